@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/httpx"
+	"github.com/apigate/apigate/internal/report"
+	"github.com/apigate/apigate/internal/scan"
+	"github.com/apigate/apigate/internal/target"
+)
+
+// scanOptions is everything the scan pipeline needs, from flags, config and action inputs.
+type scanOptions struct {
+	URL        string
+	OpenAPI    string
+	ConfigFile string
+	FailOn     string
+	Format     string
+	Output     string
+	SARIFFile  string
+	JSONFile   string
+	MDFile     string
+	Timeout    time.Duration
+	ReqTimeout time.Duration
+	AllowHosts []string
+	CACert     string
+	Budget     int
+	Verbose    bool
+	Color      bool
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// addCommonFlags registers the flags shared by scan and demo.
+func addCommonFlags(fs interface {
+	StringVar(*string, string, string, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+	IntVar(*int, string, int, string)
+	BoolVar(*bool, string, bool, string)
+}, o *scanOptions) {
+	fs.StringVar(&o.FailOn, "fail-on", "high", "exit 1 on findings at or above: critical, high, medium, low, info or none")
+	fs.StringVar(&o.Format, "format", "text", "report format on stdout: text, json, sarif or markdown")
+	fs.StringVar(&o.Output, "output", "", "write the --format report to this file instead of stdout")
+	fs.StringVar(&o.SARIFFile, "sarif", "", "also write a SARIF report to this file")
+	fs.StringVar(&o.JSONFile, "json", "", "also write a JSON report to this file")
+	fs.StringVar(&o.MDFile, "markdown", "", "also write a Markdown report to this file")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "deadline for the whole run")
+	fs.DurationVar(&o.ReqTimeout, "request-timeout", 10*time.Second, "deadline for one request")
+	fs.IntVar(&o.Budget, "max-requests", 5000, "request budget for the whole scan")
+	fs.BoolVar(&o.Verbose, "v", false, "log progress to stderr")
+}
+
+func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
+	var o scanOptions
+	var allow multiFlag
+	fs := flagSet("scan", stderr)
+	fs.StringVar(&o.URL, "url", "", "base URL of a running API to scan")
+	fs.StringVar(&o.OpenAPI, "openapi", "", "OpenAPI document: a file, or a path served by the API")
+	fs.StringVar(&o.ConfigFile, "config", "", "config file (default .apigate.yml if present)")
+	fs.StringVar(&o.CACert, "ca-cert", "", "PEM file of a CA to trust for an https target")
+	fs.Var(&allow, "allow-host", "allow scanning this non-loopback host (repeatable)")
+	addCommonFlags(fs, &o)
+	if err := parseFlags(fs, args); err != nil {
+		return exitUsage, err
+	}
+	o.AllowHosts = allow
+	if o.URL == "" {
+		return exitUsage, usagef("scan needs --url")
+	}
+	if err := o.validate(); err != nil {
+		return exitUsage, err
+	}
+
+	ctx, stop := signalContext(o.Timeout)
+	defer stop()
+	log := newLogger(stderr, o.Verbose)
+
+	base, err := parseTarget(o.URL, o.AllowHosts)
+	if err != nil {
+		return exitUsage, err
+	}
+	t := &target.Target{Base: base}
+	if o.CACert != "" {
+		pem, err := os.ReadFile(o.CACert)
+		if err != nil {
+			return exitUsage, usagef("read --ca-cert: %w", err)
+		}
+		t.TLS = &target.TLSInfo{RootCAs: pem}
+	}
+	return executeScan(ctx, t, o, log, stdout)
+}
+
+// validate checks the options that need no I/O, so bad input fails before anything starts.
+func (o *scanOptions) validate() error {
+	if _, err := failThreshold(o.FailOn); err != nil {
+		return err
+	}
+	if !report.ValidFormat(o.Format) {
+		return usagef("unknown --format %q (want %s)", o.Format, strings.Join(report.Formats, ", "))
+	}
+	if o.Timeout <= 0 {
+		return usagef("--timeout must be positive")
+	}
+	if o.ReqTimeout <= 0 {
+		return usagef("--request-timeout must be positive")
+	}
+	if o.Budget <= 0 {
+		return usagef("--max-requests must be positive")
+	}
+	return nil
+}
+
+// failThreshold parses --fail-on; "none" gives a threshold no finding reaches.
+func failThreshold(name string) (finding.Severity, error) {
+	if strings.EqualFold(name, "none") {
+		return finding.SeverityCritical + 1, nil
+	}
+	s, err := finding.ParseSeverity(name)
+	if err != nil {
+		return 0, usagef("unknown --fail-on %q (want critical, high, medium, low, info or none)", name)
+	}
+	return s, nil
+}
+
+// parseTarget checks a target URL and the safety rule: loopback, or a host the user named.
+func parseTarget(raw string, allow []string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, usagef("malformed --url %q: %v", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, usagef("malformed --url %q: scheme must be http or https", raw)
+	}
+	if u.Hostname() == "" {
+		return nil, usagef("malformed --url %q: no host", raw)
+	}
+	if u.User != nil {
+		return nil, usagef("--url %q: put credentials in the config, not in the URL", u.Redacted())
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawQuery, u.Fragment = "", ""
+	if !hostAllowed(u.Hostname(), allow) {
+		return nil, usagef("refusing to scan %s: it is not a loopback address; "+
+			"scan only APIs you own, and name the host with --allow-host %s", u.Host, u.Hostname())
+	}
+	return u, nil
+}
+
+// hostAllowed: loopback names and addresses always, anything else only by name. A
+// link-local address (cloud metadata) is never allowed.
+func hostAllowed(host string, allow []string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() {
+			return false
+		}
+		if ip.IsLoopback() {
+			return true
+		}
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	for _, a := range allow {
+		if strings.EqualFold(a, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// signalContext is cancelled by SIGINT, SIGTERM or the run's deadline.
+func signalContext(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, func() { cancel(); stop() }
+}
+
+// executeScan runs the probes against t and writes every requested report. It returns the
+// exit code: findings decide 0 or 1, a failed scan is 3, an interrupted one 130.
+func executeScan(ctx context.Context, t *target.Target, o scanOptions, log *slog.Logger,
+	stdout io.Writer) (int, error) {
+	threshold, err := failThreshold(o.FailOn)
+	if err != nil {
+		return exitUsage, err
+	}
+	red := httpx.NewRedactor()
+	for _, id := range t.Identities {
+		for i, s := range id.Secrets {
+			red.Add(s, secretLabel(id.Name, i))
+		}
+	}
+	hosts := []string{t.Base.Host, t.Base.Hostname()}
+	var roots []byte
+	if t.TLS != nil {
+		roots = t.TLS.RootCAs
+		for _, u := range []*url.URL{t.TLS.HTTPSBase, t.TLS.HTTPBase} {
+			if u != nil {
+				hosts = append(hosts, u.Host)
+			}
+		}
+	}
+	client, err := httpx.New(httpx.Config{
+		AllowedHosts: hosts, Timeout: o.ReqTimeout, Budget: int64(o.Budget),
+		RootCAs: roots, Redactor: red, UserAgent: "apigate/" + version,
+	})
+	if err != nil {
+		return exitUsage, usagef("%v", err)
+	}
+
+	rep, scanErr := scan.Run(ctx, t, client, scan.Options{Version: version, Logger: log})
+	if err := writeReports(rep, o, stdout); err != nil {
+		return exitError, err
+	}
+	switch {
+	case scanErr == nil:
+	case errors.Is(scanErr, context.Canceled):
+		return exitInterrupted, errors.New("interrupted; the report above is incomplete")
+	case errors.Is(scanErr, context.DeadlineExceeded):
+		return exitError, fmt.Errorf("the run passed its --timeout of %s during probing", o.Timeout)
+	default:
+		return exitError, fmt.Errorf("scan failed: %w", scanErr)
+	}
+	if rep.AtOrAbove(threshold) > 0 {
+		return exitFindings, nil
+	}
+	return exitOK, nil
+}
+
+// secretLabel names a secret for redaction: ALICE_SECRET_1 and so on.
+func secretLabel(identity string, i int) string {
+	name := strings.ToUpper(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, identity))
+	if i == 0 {
+		return name + "_TOKEN"
+	}
+	return fmt.Sprintf("%s_SECRET_%d", name, i)
+}
+
+// writeReports writes the main report (stdout or --output) and every extra report file.
+// Files are written whole or not at all.
+func writeReports(rep *finding.Report, o scanOptions, stdout io.Writer) error {
+	opts := report.Options{Color: o.Color && o.Output == ""}
+	if o.Output != "" {
+		if err := writeFile(o.Output, o.Format, rep, opts); err != nil {
+			return err
+		}
+	} else if err := report.Write(stdout, o.Format, rep, opts); err != nil {
+		return fmt.Errorf("write %s report: %w", o.Format, err)
+	}
+	extra := []struct{ path, format string }{
+		{o.SARIFFile, "sarif"}, {o.JSONFile, "json"}, {o.MDFile, "markdown"},
+	}
+	for _, e := range extra {
+		if e.path == "" {
+			continue
+		}
+		if err := writeFile(e.path, e.format, rep, report.Options{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path, format string, rep *finding.Report, opts report.Options) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".apigate-*")
+	if err != nil {
+		return fmt.Errorf("write %s report: %w", format, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s report: %w", format, err)
+	}
+	if err := report.Write(tmp, format, rep, opts); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s report to %s: %w", format, path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s report to %s: %w", format, path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s report: %w", format, err)
+	}
+	return nil
+}

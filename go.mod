@@ -1,0 +1,3 @@
+module github.com/apigate/apigate
+
+go 1.26.8
