@@ -24,6 +24,9 @@ type Options struct {
 	Category string
 	// SourceRoot is the repository root that finding locations are relative to.
 	SourceRoot string
+	// DefaultLocation is the repository file (the OpenAPI or compose file given to the run)
+	// that findings without a Location are anchored to, at line 1, in SARIF and annotations.
+	DefaultLocation string
 }
 
 func (o Options) rules() []probes.Rule {
