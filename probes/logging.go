@@ -19,3 +19,7 @@ func (logging) Rules() []Rule { return nil }
 func (logging) Run(context.Context, *Session) Verdict {
 	return NotTested("probe not implemented yet")
 }
+
+// Late runs the probe after the concurrent probes, before rate-limit: it reads the logs
+// they left and its failed logins must not meet a lockout.
+func (logging) Late() int { return 1 }

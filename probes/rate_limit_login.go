@@ -1,0 +1,136 @@
+package probes
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/httpx"
+)
+
+// lockoutWords mark a login refusal that is a lockout or a challenge rather than a plain
+// "wrong password".
+var lockoutWords = [][]byte{
+	[]byte("locked"), []byte("too many"), []byte("try again later"), []byte("captcha"),
+	[]byte("temporarily"), []byte("rate limit"), []byte("slow down"), []byte("blocked"),
+}
+
+func hasLockoutWord(body []byte) bool {
+	low := bytes.ToLower(body)
+	for _, w := range lockoutWords {
+		if bytes.Contains(low, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// lockedOut reports whether a failed-login response shows a lockout, compared with the
+// first failure of the series.
+func lockedOut(first, ex *httpx.Exchange) bool {
+	if ex.Status == http.StatusLocked {
+		return true
+	}
+	return hasLockoutWord(ex.Body) && (!hasLockoutWord(first.Body) || ex.Status != first.Status)
+}
+
+// loginPart sends wrong passwords for one account and looks for throttling, a lockout,
+// growing delays or an advertised limit. It runs last in the scan because it may lock the
+// account.
+func (s *Session) loginPart(ctx context.Context) partVerdict {
+	l := findLogin(s)
+	if l == nil {
+		return partVerdict{status: finding.StatusNotTested, reason: "login brute force not " +
+			"tested: no identity logs in and the API description has no login operation"}
+	}
+	k := s.Target.Options.LoginAttempts
+	if k <= 0 {
+		k = defaultLoginAttempts
+	}
+	account := "a canary username"
+	if l.Identity != nil {
+		account = "identity " + l.Identity.Name
+	}
+	where := fmt.Sprintf("%s %s for %s", l.Method, l.Path, account)
+
+	var first, last *httpx.Exchange
+	var states []RateLimitState
+	var durs []time.Duration
+	errs := 0
+	for i := 1; i <= k && ctx.Err() == nil; i++ {
+		ex, err := l.Send(ctx, s, fmt.Sprintf("apigate-wrong-%s-%d", s.Canary, i), nil)
+		if err != nil || ex.Status == 0 {
+			errs++
+			continue
+		}
+		if first == nil {
+			first = ex
+			if Is2xx(ex.Status) && !LooksLikeError(ex.Body) {
+				return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
+					"login brute force: a wrong password to %s answered HTTP %d, so failures "+
+						"cannot be told apart", where, ex.Status)}
+			}
+		}
+		last = ex
+		durs = append(durs, ex.Duration)
+		if st, ok := ParseRateLimit(ex.Header); ok {
+			states = append(states, st)
+		}
+		if isThrottle(ex) {
+			note := ""
+			if i == 1 {
+				note = " (from the first attempt: the general limit may still be in force)"
+			}
+			return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
+				"failed logins to %s throttled with HTTP %d at attempt %d%s", where, ex.Status, i, note)}
+		}
+		if i > 1 && lockedOut(first, ex) {
+			return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
+				"failed logins to %s locked out at attempt %d (HTTP %d)", where, i, ex.Status)}
+		}
+	}
+	if first == nil || errs > k/2 {
+		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
+			"login brute force: %d of %d attempts to %s failed at the transport level", errs, k, where)}
+	}
+	if slowedDown(durs) {
+		return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
+			"failed logins to %s were slowed down (last answers took %s, first %s)",
+			where, durs[len(durs)-1].Round(time.Millisecond), durs[0].Round(time.Millisecond))}
+	}
+	if f, lo, ok := advertisedDecrease(states); ok {
+		return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
+			"failed logins to %s advertise a limit whose remaining quota went from %d to %d (%s)",
+			where, f.Remaining, lo.Remaining, lo)}
+	}
+	n := k - errs
+	title := fmt.Sprintf("%d failed logins in a row accepted without throttling on %s %s",
+		n, l.Method, l.Path)
+	excerpt := fmt.Sprintf("attempt 1: HTTP %d; attempt %d: HTTP %d\n%s",
+		first.Status, k, last.Status, Truncate(string(last.Body), 200))
+	detail := fmt.Sprintf("%d wrong passwords for %s were each refused the same way, with no 429, "+
+		"lockout, growing delay or advertised limit.", n, account)
+	f := s.NewFinding(RuleRateLimitLogin, l.Op, last, finding.ConfidenceHigh, title, excerpt, detail)
+	return partVerdict{status: finding.StatusFail, findings: []finding.Finding{f},
+		reason: fmt.Sprintf("%d failed logins to %s were never throttled", n, where)}
+}
+
+// slowedDown reports answers that grew markedly slower over the series: the last three
+// average over a second and four times the first three.
+func slowedDown(d []time.Duration) bool {
+	if len(d) < 6 {
+		return false
+	}
+	avg := func(x []time.Duration) time.Duration {
+		var t time.Duration
+		for _, v := range x {
+			t += v
+		}
+		return t / time.Duration(len(x))
+	}
+	head, tail := avg(d[:3]), avg(d[len(d)-3:])
+	return tail > time.Second && tail > 4*head
+}

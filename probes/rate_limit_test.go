@@ -1,0 +1,253 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/target"
+)
+
+// testIdentity returns an identity with a bearer token and, when login is true, LoginInfo
+// for POST /api/login.
+func testIdentity(name string, login bool) *target.Identity {
+	tok := "tok-" + name + "-0123456789"
+	id := target.NewIdentity(name, target.Credentials{
+		Headers: http.Header{"Authorization": {"Bearer " + tok}}, Token: tok,
+	}, nil)
+	if login {
+		id.Login = &target.LoginInfo{Method: http.MethodPost, Path: "/api/login",
+			Body:          map[string]any{"username": name, "password": name + "-Passw0rd"},
+			PasswordField: "password", UsernameField: "username"}
+	}
+	return id
+}
+
+// limiterServer answers GET /api/items and POST /api/login. items is called with the count
+// of item requests so far (1-based) and the request; login with the count of logins.
+func limiterServer(items func(n int, w http.ResponseWriter, r *http.Request),
+	login func(n int, w http.ResponseWriter, r *http.Request)) *httptest.Server {
+	var mu sync.Mutex
+	var ni, nl int
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/api/login":
+			nl++
+			login(nl, w, r)
+		case strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), "/api/items"):
+			ni++
+			items(ni, w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+}
+
+func okItems(_ int, w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, `[{"id":1,"name":"widget"}]`)
+}
+
+func wrongPassword(_ int, w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusUnauthorized)
+	fmt.Fprint(w, `{"error":"invalid credentials"}`)
+}
+
+func throttleAfter(limit int, retryAfter string) func(int, http.ResponseWriter, *http.Request) {
+	return func(n int, w http.ResponseWriter, r *http.Request) {
+		if n > limit {
+			if retryAfter != "" {
+				w.Header().Set("Retry-After", retryAfter)
+			}
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"error":"too many requests"}`)
+			return
+		}
+		okItems(n, w, r)
+	}
+}
+
+var itemsOps = []*target.Operation{
+	{Method: "GET", Path: "/api/items", Security: target.SecurityRequired},
+	{Method: "POST", Path: "/api/login", Security: target.SecurityNone},
+}
+
+func TestRateLimit(t *testing.T) {
+	cases := []struct {
+		name       string
+		items      func(int, http.ResponseWriter, *http.Request)
+		login      func(int, http.ResponseWriter, *http.Request)
+		ids        []*target.Identity
+		ops        []*target.Operation
+		want       finding.Status
+		rules      []string // rule IDs expected, in any order
+		reasonHas  string
+		wantSevLow bool
+	}{
+		{
+			name: "no limit anywhere fires the burst and brute-force rules",
+			items: okItems, login: wrongPassword,
+			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
+			want: finding.StatusFail, rules: []string{"rate-limit-missing", "rate-limit-login-brute-force"},
+			reasonHas: "no throttling observed at 30 requests",
+		},
+		{
+			name: "429 with Retry-After and a login lockout pass",
+			items: throttleAfter(12, "30"),
+			login: func(n int, w http.ResponseWriter, r *http.Request) {
+				if n > 5 {
+					w.WriteHeader(http.StatusLocked)
+					fmt.Fprint(w, `{"error":"account locked"}`)
+					return
+				}
+				wrongPassword(n, w, r)
+			},
+			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
+			want: finding.StatusPass, reasonHas: "locked out at attempt 6",
+		},
+		{
+			name: "limit keyed on X-Forwarded-For is a bypass",
+			items: func() func(int, http.ResponseWriter, *http.Request) {
+				per := map[string]int{}
+				return func(n int, w http.ResponseWriter, r *http.Request) {
+					key := r.Header.Get("X-Forwarded-For")
+					per[key]++
+					throttleAfter(10, "60")(per[key], w, r)
+				}
+			}(),
+			login: func(n int, w http.ResponseWriter, r *http.Request) {
+				throttleAfter(3, "60")(n, w, r)
+			},
+			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
+			want: finding.StatusFail, rules: []string{"rate-limit-bypass"},
+			reasonHas: "bypassed with X-Forwarded-For",
+		},
+		{
+			name: "trap: limit above the burst but advertised with decreasing remaining passes",
+			items: func(n int, w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("RateLimit-Policy", `"hourly";q=1000;w=3600`)
+				w.Header().Set("RateLimit", fmt.Sprintf(`"hourly";r=%d;t=3000`, 1000-n))
+				okItems(n, w, r)
+			},
+			login: func(n int, w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-RateLimit-Limit", "100")
+				w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(100-n))
+				wrongPassword(n, w, r)
+			},
+			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
+			want: finding.StatusPass, reasonHas: "to 969 (RateLimit (draft-11) \"hourly\" limit=1000 window=3600s",
+		},
+		{
+			name: "trap: plain 503 without Retry-After is inconclusive",
+			items: func(n int, w http.ResponseWriter, r *http.Request) {
+				if n > 8 {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				okItems(n, w, r)
+			},
+			ids: nil, ops: itemsOps[:1],
+			want: finding.StatusInconclusive, reasonHas: "503 without Retry-After",
+		},
+		{
+			name: "a 429 with a malformed Retry-After is reported",
+			items: throttleAfter(5, "in a while"),
+			ids: nil, ops: itemsOps[:1],
+			want: finding.StatusFail, rules: []string{"rate-limit-retry-after-invalid"},
+		},
+		{
+			name: "login from the API description with a canary user, lockout message on 403",
+			items: throttleAfter(3, "1"),
+			login: func(n int, w http.ResponseWriter, r *http.Request) {
+				if n > 4 {
+					w.WriteHeader(http.StatusForbidden)
+					fmt.Fprint(w, `{"error":"too many failed attempts, try again later"}`)
+					return
+				}
+				wrongPassword(n, w, r)
+			},
+			ops: []*target.Operation{itemsOps[0], {Method: "POST", Path: "/api/login",
+				Security: target.SecurityNone, RequestBody: &target.Schema{Type: "object",
+					Properties: map[string]*target.Schema{"email": {Type: "string"}, "password": {Type: "string"}}}}},
+			want: finding.StatusPass, reasonHas: "for a canary username locked out at attempt 5",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			login := c.login
+			if login == nil {
+				login = wrongPassword
+			}
+			srv := limiterServer(c.items, login)
+			defer srv.Close()
+			s := newTestSession(t, srv.URL, &target.Target{Operations: c.ops, Identities: c.ids,
+				Options: target.Options{Burst: 30}})
+			v := NewRateLimit().Run(context.Background(), s)
+			if v.Status != c.want {
+				t.Fatalf("status %s, want %s: %s", v.Status, c.want, v.Reason)
+			}
+			if c.reasonHas != "" && !strings.Contains(v.Reason, c.reasonHas) {
+				t.Errorf("reason %q lacks %q", v.Reason, c.reasonHas)
+			}
+			got := map[string]bool{}
+			for _, f := range v.Findings {
+				got[f.Rule] = true
+				if f.Curl == "" || f.Evidence.Request == "" {
+					t.Errorf("finding %s lacks evidence: %+v", f.Rule, f)
+				}
+				if strings.Contains(f.Curl, "tok-alice") || strings.Contains(f.Evidence.Excerpt, "Passw0rd") {
+					t.Errorf("finding %s leaks a secret: %s", f.Rule, f.Curl)
+				}
+			}
+			for _, r := range c.rules {
+				if !got[r] {
+					t.Errorf("missing finding %s; got %v", r, got)
+				}
+			}
+			if len(got) != len(c.rules) {
+				t.Errorf("findings %v, want exactly %v", got, c.rules)
+			}
+		})
+	}
+}
+
+func TestRateLimitFindingWording(t *testing.T) {
+	srv := limiterServer(okItems, wrongPassword)
+	defer srv.Close()
+	s := newTestSession(t, srv.URL, &target.Target{Operations: itemsOps,
+		Identities: []*target.Identity{testIdentity("alice", true)},
+		Options:    target.Options{Burst: 20, LoginAttempts: 7}})
+	v := NewRateLimit().Run(context.Background(), s)
+	for _, f := range v.Findings {
+		switch f.Rule {
+		case "rate-limit-missing":
+			if f.Severity != finding.SeverityLow || !strings.Contains(f.Title, "not observed") &&
+				!strings.Contains(f.Title, "No rate limit observed at 20 requests") {
+				t.Errorf("burst finding: %s %q", f.Severity, f.Title)
+			}
+		case "rate-limit-login-brute-force":
+			if f.Severity != finding.SeverityMedium || !strings.Contains(f.Title, "7 failed logins") ||
+				f.Path != "/api/login" || f.CWE[0] != "CWE-307" {
+				t.Errorf("login finding: %s %q %s %v", f.Severity, f.Title, f.Path, f.CWE)
+			}
+		}
+	}
+	if len(v.Findings) != 2 {
+		t.Fatalf("want 2 findings, got %d: %s", len(v.Findings), v.Reason)
+	}
+}
+
+func TestRateLimitIsLateAfterLogging(t *testing.T) {
+	rl, ok1 := NewRateLimit().(Late)
+	lg, ok2 := NewLogging().(Late)
+	if !ok1 || !ok2 || rl.Late() != 2 || lg.Late() != 1 {
+		t.Fatal("rate-limit must be Late 2 and logging Late 1")
+	}
+}
