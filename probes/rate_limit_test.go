@@ -92,14 +92,14 @@ func TestRateLimit(t *testing.T) {
 		wantSevLow bool
 	}{
 		{
-			name: "no limit anywhere fires the burst and brute-force rules",
+			name:  "no limit anywhere fires the burst and brute-force rules",
 			items: okItems, login: wrongPassword,
 			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
 			want: finding.StatusFail, rules: []string{"rate-limit-missing", "rate-limit-login-brute-force"},
 			reasonHas: "no throttling observed at 30 requests",
 		},
 		{
-			name: "429 with Retry-After and a login lockout pass",
+			name:  "429 with Retry-After and a login lockout pass",
 			items: throttleAfter(12, "30"),
 			login: func(n int, w http.ResponseWriter, r *http.Request) {
 				if n > 5 {
@@ -157,13 +157,13 @@ func TestRateLimit(t *testing.T) {
 			want: finding.StatusInconclusive, reasonHas: "503 without Retry-After",
 		},
 		{
-			name: "a 429 with a malformed Retry-After is reported",
+			name:  "a 429 with a malformed Retry-After is reported",
 			items: throttleAfter(5, "in a while"),
-			ids: nil, ops: itemsOps[:1],
+			ids:   nil, ops: itemsOps[:1],
 			want: finding.StatusFail, rules: []string{"rate-limit-retry-after-invalid"},
 		},
 		{
-			name: "login from the API description with a canary user, lockout message on 403",
+			name:  "login from the API description with a canary user, lockout message on 403",
 			items: throttleAfter(3, "1"),
 			login: func(n int, w http.ResponseWriter, r *http.Request) {
 				if n > 4 {
