@@ -3,6 +3,7 @@ package probes
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"mime"
 	"strings"
 
@@ -105,4 +106,13 @@ func opNames(ops []*target.Operation, max int) string {
 		parts = append(parts, op.Method+" "+op.Path)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// mustJSON encodes a value built from JSON-compatible parts, which cannot fail.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte("null")
+	}
+	return b
 }
