@@ -178,8 +178,8 @@ func TestLoadErrors(t *testing.T) {
 	cases := []struct {
 		name, data, want string
 	}{
-		{"broken", "", "testdata/broken.yaml:6: not valid YAML or JSON: did not find expected"},
-		{"x.yaml", "openapi: 3.0.0\ninfo: [1\n", "x.yaml:1: not valid YAML or JSON: did not find expected"},
+		{"broken", "", "testdata/broken.yaml:7: not valid YAML or JSON: did not find expected"},
+		{"x.yaml", "openapi: 3.0.0\ninfo: [1\n", "x.yaml:2: not valid YAML or JSON: did not find expected"},
 		{"x.yaml", "swagger: '1.2'\n", `x.yaml:1: unsupported swagger version "1.2"`},
 		{"x.yaml", "openapi: 4.0.0\n", `x.yaml:1: unsupported openapi version "4.0.0"`},
 		{"x.yaml", "info: {}\n", "x.yaml:1: neither an OpenAPI 3 nor a Swagger 2 document"},

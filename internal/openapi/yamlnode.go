@@ -197,5 +197,9 @@ func errorLine(err error) int {
 		return 0
 	}
 	n, _ := strconv.Atoi(m[1])
+	// yaml.v3 counts parser errors' lines from zero and scanner errors' from one.
+	if strings.Contains(err.Error(), "did not find expected") {
+		n++
+	}
 	return n
 }
