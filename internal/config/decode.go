@@ -382,4 +382,3 @@ func label(where string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
