@@ -1,0 +1,313 @@
+package probes
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/target"
+)
+
+// authAPI is a small JWT-protected API whose flaws are switched on one at a time.
+type authAPI struct {
+	secret string
+	// flaws
+	openOrders   bool // GET /api/orders needs no token
+	noVerify     bool // signature never checked
+	acceptNone   bool // alg none (any case) accepted
+	acceptNoSig  bool // empty signature accepted
+	ignoreExp    bool // exp not checked
+	deny403      bool // missing token gives 403 {"detail":"Not authenticated"}
+	emptyForAnon bool // anonymous callers get 200 []
+	loginAny     bool // login accepts any password
+	login200Fail bool // wrong password gives 200 {"status":"fail"}
+	anonCreate   bool // POST /api/orders works without a token
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func signHS256(secret string, claims map[string]any) string {
+	h, _ := json.Marshal(map[string]any{"alg": "HS256", "typ": "JWT"})
+	c, _ := json.Marshal(claims)
+	in := b64(h) + "." + b64(c)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(in))
+	return in + "." + b64(m.Sum(nil))
+}
+
+// user returns the subject of a request's token, "" when it is not acceptable.
+func (a *authAPI) user(r *http.Request) string {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	p := strings.Split(tok, ".")
+	if len(p) < 2 {
+		return ""
+	}
+	hb, err1 := base64.RawURLEncoding.DecodeString(p[0])
+	cb, err2 := base64.RawURLEncoding.DecodeString(p[1])
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	var h map[string]string
+	var c map[string]any
+	if json.Unmarshal(hb, &h) != nil || json.Unmarshal(cb, &c) != nil {
+		return ""
+	}
+	sig := ""
+	if len(p) == 3 {
+		sig = p[2]
+	}
+	switch {
+	case a.noVerify:
+	case strings.EqualFold(h["alg"], "none") && a.acceptNone:
+	case sig == "" && a.acceptNoSig:
+	case h["alg"] != "HS256" || len(p) != 3:
+		return ""
+	default:
+		m := hmac.New(sha256.New, []byte(a.secret))
+		m.Write([]byte(p[0] + "." + p[1]))
+		if !hmac.Equal([]byte(b64(m.Sum(nil))), []byte(sig)) {
+			return ""
+		}
+	}
+	if exp, ok := c["exp"].(float64); ok && !a.ignoreExp && time.Unix(int64(exp), 0).Before(time.Now()) {
+		return ""
+	}
+	sub, _ := c["sub"].(string)
+	return sub
+}
+
+func (a *authAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.URL.Path == "/api/login" {
+		var body map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if body["password"] == "alice-pw" || a.loginAny {
+			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "eyJx.y.z", "token_type": "Bearer"})
+			return
+		}
+		if a.login200Fail {
+			_, _ = w.Write([]byte(`{"status":"fail","message":"wrong user name or password"}`))
+			return
+		}
+		w.WriteHeader(401)
+		_, _ = w.Write([]byte(`{"error":"bad credentials"}`))
+		return
+	}
+	if r.URL.Path == "/health" {
+		_, _ = w.Write([]byte(`{"ok":true}`))
+		return
+	}
+	sub := a.user(r)
+	open := a.openOrders && strings.HasPrefix(r.URL.Path, "/api/orders") ||
+		a.anonCreate && r.Method == http.MethodPost
+	if sub == "" && !open {
+		switch {
+		case a.emptyForAnon:
+			_, _ = w.Write([]byte(`[]`))
+		case a.deny403:
+			w.WriteHeader(403)
+			_, _ = w.Write([]byte(`{"detail":"Not authenticated"}`))
+		default:
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			w.WriteHeader(401)
+			_, _ = w.Write([]byte(`{"error":"unauthorized"}`))
+		}
+		return
+	}
+	switch {
+	case r.URL.Path == "/api/me":
+		_, _ = w.Write([]byte(`{"id":1,"username":"alice","email":"alice@example.com","plan":"pro"}`))
+	case r.URL.Path == "/api/orders" && r.Method == http.MethodGet:
+		_, _ = w.Write([]byte(`[{"id":7,"item":"book","qty":1},{"id":8,"item":"pen","qty":3}]`))
+	case r.URL.Path == "/api/orders" && r.Method == http.MethodPost:
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		body["id"] = 99
+		w.WriteHeader(201)
+		_ = json.NewEncoder(w).Encode(body)
+	case r.URL.Path == "/api/orders/7":
+		_, _ = w.Write([]byte(`{"id":7,"item":"book","qty":1,"owner":"alice"}`))
+	default:
+		w.WriteHeader(404)
+		_, _ = w.Write([]byte(`{"error":"not found"}`))
+	}
+}
+
+func authOps() []*target.Operation {
+	ops := testOps("!GET /api/me", "!GET /api/orders", "!GET /api/orders/{id}", "~POST /api/login",
+		"GET /health")
+	return ops
+}
+
+func authSession(t *testing.T, api *authAPI, withLogin bool) *Session {
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	tok := signHS256(api.secret, map[string]any{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+	id := bearer("alice", tok)
+	if withLogin {
+		id.Login = &target.LoginInfo{Method: "POST", Path: "/api/login", PasswordField: "password",
+			UsernameField: "username", Body: map[string]any{"username": "alice", "password": "alice-pw"}}
+	}
+	return newTestSession(t, srv.URL, &target.Target{Operations: authOps(), Identities: []*target.Identity{id}})
+}
+
+func TestAuthenticationFires(t *testing.T) {
+	cases := []struct {
+		name string
+		api  authAPI
+		rule string
+	}{
+		{"orders readable without a token", authAPI{secret: "k7-Long-Random", openOrders: true}, "auth-missing"},
+		{"signature never verified", authAPI{secret: "k7-Long-Random", noVerify: true}, "auth-jwt-signature-not-verified"},
+		{"alg none accepted", authAPI{secret: "k7-Long-Random", acceptNone: true}, "auth-jwt-alg-none"},
+		{"stripped signature accepted", authAPI{secret: "k7-Long-Random", acceptNoSig: true}, "auth-jwt-signature-stripped"},
+		{"dictionary HMAC key", authAPI{secret: "changeme"}, "auth-jwt-weak-secret"},
+		{"weak key and expiry ignored", authAPI{secret: "secret", ignoreExp: true}, "auth-jwt-expired-accepted"},
+		{"login accepts any password", authAPI{secret: "k7-Long-Random", loginAny: true}, "auth-login-wrong-password"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := runTestProbe(t, NewAuthentication(), authSession(t, &c.api, true))
+			wantStatus(t, v, finding.StatusFail)
+			if !hasRule(v, c.rule) {
+				t.Fatalf("rule %s did not fire; got %v (%s)", c.rule, rulesFired(v), v.Reason)
+			}
+			for _, f := range v.Findings {
+				if f.Evidence.Request == "" || f.Curl == "" {
+					t.Errorf("finding %s has no request evidence", f.Rule)
+				}
+			}
+		})
+	}
+}
+
+func TestAuthenticationMissingIsPerOperationAndSkipsPublic(t *testing.T) {
+	v := runTestProbe(t, NewAuthentication(), authSession(t, &authAPI{secret: "k7-Long-Random", openOrders: true}, false))
+	paths := map[string]bool{}
+	for _, f := range v.Findings {
+		paths[f.Path] = true
+		if strings.HasPrefix(f.Rule, "auth-jwt") {
+			t.Errorf("%s reported on an open route: forged tokens prove nothing there", f.Rule)
+		}
+		if f.Rule == "auth-missing" && f.Severity != finding.SeverityHigh {
+			t.Errorf("read without auth: severity %s, want high", f.Severity)
+		}
+	}
+	if !paths["/api/orders"] || !paths["/api/orders/{id}"] {
+		t.Errorf("want findings on both order routes, got %v", paths)
+	}
+	if paths["/api/me"] || paths["/health"] || paths["/api/login"] {
+		t.Errorf("protected or public route reported: %v", paths)
+	}
+}
+
+func TestAuthenticationSignatureControlSkipsVariants(t *testing.T) {
+	v := runTestProbe(t, NewAuthentication(), authSession(t, &authAPI{secret: "k7-Long-Random", noVerify: true}, false))
+	n := 0
+	for _, f := range v.Findings {
+		switch f.Rule {
+		case "auth-jwt-alg-none", "auth-jwt-signature-stripped":
+			t.Errorf("variant %s reported although the control already showed no verification", f.Rule)
+		case "auth-jwt-signature-not-verified":
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("signature-not-verified reported %d times, want once", n)
+	}
+}
+
+func TestAuthenticationMustNotFire(t *testing.T) {
+	cases := []struct {
+		name string
+		api  authAPI
+		want finding.Status
+	}{
+		{"401 everywhere", authAPI{secret: "k7-Long-Random"}, finding.StatusPass},
+		{"403 Not authenticated is enforcement", authAPI{secret: "k7-Long-Random", deny403: true}, finding.StatusPass},
+		{"login 200 status fail is a refusal", authAPI{secret: "k7-Long-Random", login200Fail: true}, finding.StatusPass},
+		{"empty list to anonymous is inconclusive", authAPI{secret: "k7-Long-Random", emptyForAnon: true}, finding.StatusInconclusive},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := runTestProbe(t, NewAuthentication(), authSession(t, &c.api, true))
+			wantStatus(t, v, c.want)
+		})
+	}
+}
+
+func TestAuthenticationAnonymousCreate(t *testing.T) {
+	api := &authAPI{secret: "k7-Long-Random", anonCreate: true}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	tok := signHS256(api.secret, map[string]any{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+	ops := append(authOps(), testOps("!POST /api/orders")...)
+	s := newTestSession(t, srv.URL, &target.Target{Operations: ops,
+		Identities: []*target.Identity{bearer("alice", tok)}})
+	v := runTestProbe(t, NewAuthentication(), s)
+	var got *finding.Finding
+	for i, f := range v.Findings {
+		if f.Rule == "auth-missing" && f.Method == "POST" {
+			got = &v.Findings[i]
+		}
+	}
+	if got == nil {
+		t.Fatalf("anonymous create not reported: %v (%s)", rulesFired(v), v.Reason)
+	}
+	if got.Severity != finding.SeverityCritical {
+		t.Errorf("write without auth: severity %s, want critical", got.Severity)
+	}
+}
+
+func TestAuthenticationNoOperations(t *testing.T) {
+	srv := httptest.NewServer(&authAPI{})
+	t.Cleanup(srv.Close)
+	s := newTestSession(t, srv.URL, &target.Target{Operations: testOps("~POST /api/login", "GET /health")})
+	wantStatus(t, runTestProbe(t, NewAuthentication(), s), finding.StatusNotTested)
+}
+
+func TestAuthenticationEvidenceHidesToken(t *testing.T) {
+	api := &authAPI{secret: "changeme"}
+	s := authSession(t, api, false)
+	v := runTestProbe(t, NewAuthentication(), s)
+	tok := s.Target.Identities[0].Token()
+	for _, f := range v.Findings {
+		blob, _ := json.Marshal(f)
+		if strings.Contains(string(blob), tok) || strings.Contains(string(blob), "changeme") {
+			t.Errorf("finding %s leaks the token or the guessed key: %s", f.Rule, blob)
+		}
+	}
+}
+
+func TestJWTHelpers(t *testing.T) {
+	tok := signHS256("secret", map[string]any{"sub": "bob"})
+	j, ok := parseJWT(tok)
+	if !ok || j.alg() != "HS256" {
+		t.Fatalf("parse failed")
+	}
+	if got, ok := j.guessSecret(secretWords(nil)); !ok || got != "secret" {
+		t.Errorf("guessSecret = %q %v", got, ok)
+	}
+	if _, ok := j.guessSecret([]string{"nope"}); ok {
+		t.Error("guessed a wrong key")
+	}
+	if j.flipSignature() == tok || !strings.HasSuffix(j.unsigned("none"), ".") ||
+		strings.Count(j.stripped(false), ".") != 1 {
+		t.Error("variants malformed")
+	}
+	for _, notJWT := range []string{"a.b.c", "eyJhbGciOiJIUzI1NiJ9", "eyJ0eXAiOiJKV1QifQ.e30.x"} {
+		if _, ok := parseJWT(notJWT); ok {
+			t.Errorf("%q taken for a JWT (no alg, or not three segments)", notJWT)
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package probes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/apigate/apigate/internal/httpx"
+	"github.com/apigate/apigate/internal/target"
+)
+
+// resource is a collection the API lets a caller create objects in, with the operations
+// on one object: POST /things, GET /things/{id}, PUT|PATCH /things/{id}, DELETE /things/{id}.
+// The identity probes act only on objects they created through it.
+type resource struct {
+	Create *target.Operation
+	Read   *target.Operation
+	Update []*target.Operation
+	Delete *target.Operation
+	// Param is the name of the item path's last parameter.
+	Param string
+}
+
+// Name is the collection's last path segment ("orders").
+func (r *resource) Name() string {
+	segs := strings.Split(strings.Trim(r.Create.Path, "/"), "/")
+	return segs[len(segs)-1]
+}
+
+// findResources pairs each POST on a collection path without parameters with the item
+// operations one {param} below it. Collections needing other path values are left out: the
+// probes could not name a parent they own.
+func findResources(ops []*target.Operation) []*resource {
+	var out []*resource
+	for _, c := range ops {
+		if !strings.EqualFold(c.Method, http.MethodPost) || len(PathParams(c.Path)) > 0 {
+			continue
+		}
+		r := &resource{Create: c}
+		prefix := strings.TrimSuffix(c.Path, "/") + "/"
+		for _, op := range ops {
+			rest, ok := strings.CutPrefix(op.Path, prefix)
+			if !ok || strings.Contains(rest, "/") || !target.IsParam(rest) {
+				continue
+			}
+			r.Param = strings.Trim(rest, "{}<>:")
+			switch strings.ToUpper(op.Method) {
+			case http.MethodGet:
+				r.Read = op
+			case http.MethodPut, http.MethodPatch:
+				r.Update = append(r.Update, op)
+			case http.MethodDelete:
+				r.Delete = op
+			}
+		}
+		if r.Read != nil {
+			sort.Slice(r.Update, func(i, j int) bool { return r.Update[i].Method > r.Update[j].Method })
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ItemPath is the read path of the object with the given id.
+func (r *resource) ItemPath(op *target.Operation, id string) string {
+	return FillPath(op, map[string]string{r.Param: id})
+}
+
+// createBody builds a valid create body from the operation's schema in which every free
+// string carries marker, so the object can be recognised wherever it shows up.
+func createBody(op *target.Operation, marker string) map[string]any {
+	if op.RequestBody == nil || op.RequestBody.Type != "object" && len(op.RequestBody.Properties) == 0 {
+		return map[string]any{"name": marker, "title": marker, "description": marker}
+	}
+	body := map[string]any{}
+	for name, p := range op.RequestBody.Properties {
+		if p.ReadOnly {
+			continue
+		}
+		body[name] = markValue(p, name, marker)
+	}
+	return body
+}
+
+// markValue is an example value for one property, with marker put in free strings.
+func markValue(p *target.Schema, name, marker string) any {
+	v := Example(p, name)
+	if p.Type != "string" && p.Type != "" || len(p.Enum) > 0 {
+		return v
+	}
+	if _, ok := v.(string); !ok {
+		return v
+	}
+	switch p.Format {
+	case "email":
+		return marker + "@example.invalid"
+	case "", "text":
+	default:
+		return v
+	}
+	if strings.Contains(strings.ToLower(name), "email") {
+		return marker + "@example.invalid"
+	}
+	if p.Pattern != "" || p.MaxLength != nil && *p.MaxLength < len(marker) {
+		return v
+	}
+	return marker
+}
+
+// markedField names a field of body that carries marker, preferring descriptive names.
+func markedField(body map[string]any, marker string) string {
+	var names []string
+	for k, v := range body {
+		if s, ok := v.(string); ok && s == marker {
+			names = append(names, k)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return fieldRank(names[i]) < fieldRank(names[j]) })
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
+}
+
+func fieldRank(name string) string {
+	for i, pref := range []string{"name", "title", "description", "note", "text", "content"} {
+		if strings.Contains(strings.ToLower(name), pref) {
+			return fmt.Sprintf("%d%s", i, name)
+		}
+	}
+	return "9" + name
+}
+
+// idKeys are the JSON keys an API puts an object's identifier in.
+var idKeys = []string{"id", "uuid", "_id", "ID", "Id", "key", "slug"}
+
+// extractID reads the identifier of a created object from the response: an id-like field
+// at the top level or under a data/item wrapper, else the Location header's last segment.
+func extractID(ex *httpx.Exchange, r *resource) string {
+	if ex == nil {
+		return ""
+	}
+	var obj map[string]any
+	if json.Unmarshal(ex.Body, &obj) == nil {
+		single := strings.TrimSuffix(r.Name(), "s")
+		keys := append([]string{r.Param}, idKeys...)
+		keys = append(keys, single+"_id", single+"Id")
+		for _, cand := range []map[string]any{obj, asMap(obj["data"]), asMap(obj[single]),
+			asMap(obj["item"]), asMap(obj["result"])} {
+			for _, k := range keys {
+				if id := scalarString(cand[k]); id != "" {
+					return id
+				}
+			}
+		}
+	}
+	if loc := ex.Header.Get("Location"); loc != "" {
+		loc, _, _ = strings.Cut(loc, "?")
+		segs := strings.Split(strings.TrimRight(loc, "/"), "/")
+		if last := segs[len(segs)-1]; last != "" && !strings.Contains(last, ":") {
+			return last
+		}
+	}
+	return ""
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// scalarString renders an id value: strings as they are, integral numbers without an
+// exponent. Other kinds give "".
+func scalarString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		if x == float64(int64(x)) {
+			return fmt.Sprintf("%d", int64(x))
+		}
+	case json.Number:
+		return x.String()
+	}
+	return ""
+}
+
+// object is something a probe created and must clean up.
+type object struct {
+	ID     string
+	Marker string
+	Body   map[string]any
+	Create *httpx.Exchange
+}
+
+// createObject creates an object in r as id with marker in its free strings.
+func (s *Session) createObject(ctx context.Context, id *target.Identity, r *resource, marker string) (*object, error) {
+	body := createBody(r.Create, marker)
+	ex, err := s.Send(ctx, id, r.Create.Method, r.Create.Path, body, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create in %s: %w", r.Create.Path, err)
+	}
+	if !Is2xx(ex.Status) {
+		return nil, fmt.Errorf("create in %s: status %d", r.Create.Path, ex.Status)
+	}
+	oid := extractID(ex, r)
+	if oid == "" {
+		return nil, fmt.Errorf("create in %s: no id in the response", r.Create.Path)
+	}
+	return &object{ID: oid, Marker: marker, Body: body, Create: ex}, nil
+}
+
+// deleteObject removes an object the probe created; failures are ignored because the
+// object may already be gone.
+func (s *Session) deleteObject(ctx context.Context, id *target.Identity, r *resource, o *object) {
+	if r.Delete == nil || o == nil {
+		return
+	}
+	_, _ = s.Send(ctx, id, r.Delete.Method, r.ItemPath(r.Delete, o.ID), nil, nil)
+}
+
+// pathResolver fills path parameters with identifiers that exist, read from the listing of
+// the collection above each parameter, so GETs on /things/{id} reach a real object.
+type pathResolver struct {
+	s     *Session
+	id    *target.Identity
+	cache map[string]string
+}
+
+func newPathResolver(s *Session, id *target.Identity) *pathResolver {
+	return &pathResolver{s: s, id: id, cache: map[string]string{}}
+}
+
+// Resolve returns op's path with every parameter filled; ok is false when some parameter
+// could only be filled with a made-up value.
+func (pr *pathResolver) Resolve(ctx context.Context, op *target.Operation) (string, bool) {
+	segs := strings.Split(op.Path, "/")
+	vals := map[string]string{}
+	ok := true
+	for i, seg := range segs {
+		if !target.IsParam(seg) {
+			continue
+		}
+		name := strings.Trim(seg, "{}<>:")
+		prefix := strings.Join(segs[:i], "/")
+		filled := FillPath(&target.Operation{Path: prefix, Params: op.Params}, vals)
+		v := pr.firstID(ctx, prefix, filled)
+		if v == "" {
+			ok = false
+			continue
+		}
+		vals[name] = v
+	}
+	return FillPath(op, vals), ok
+}
+
+func (pr *pathResolver) firstID(ctx context.Context, key, path string) string {
+	if v, ok := pr.cache[key]; ok {
+		return v
+	}
+	v := ""
+	if path != "" && !strings.Contains(path, "{") {
+		ex, err := pr.s.Send(ctx, pr.id, http.MethodGet, path, nil, nil)
+		if err == nil && Is2xx(ex.Status) {
+			v = firstListedID(ex.Body)
+		}
+	}
+	pr.cache[key] = v
+	return v
+}
+
+// firstListedID finds the id of the first element of a JSON list, bare or wrapped in an
+// object (items, data, results...).
+func firstListedID(body []byte) string {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return ""
+	}
+	list, _ := v.([]any)
+	if m, ok := v.(map[string]any); ok && list == nil {
+		for _, k := range []string{"items", "data", "results", "records", "content", "list"} {
+			if l, ok := m[k].([]any); ok {
+				list = l
+				break
+			}
+		}
+	}
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		for _, k := range idKeys {
+			if id := scalarString(m[k]); id != "" {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// meOp finds the operation that returns the caller's own record (/me, /users/me, /profile,
+// /account, /whoami), if the API has one.
+func meOp(ops []*target.Operation, method string) *target.Operation {
+	for _, op := range ops {
+		if strings.EqualFold(op.Method, method) && meRoute.MatchString(op.Path) {
+			return op
+		}
+	}
+	return nil
+}
+
+var meRoute = regexp.MustCompile(`(?i)/(me|self|whoami|profile|account|current[_-]?user|user)/?$`)
