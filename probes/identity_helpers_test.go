@@ -2,7 +2,6 @@ package probes
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -31,13 +30,6 @@ func testOps(specs ...string) []*target.Operation {
 		out = append(out, op)
 	}
 	return out
-}
-
-// bearer returns a static identity that sends "Authorization: Bearer token".
-func bearer(name, token string) *target.Identity {
-	h := http.Header{}
-	h.Set("Authorization", "Bearer "+token)
-	return target.NewIdentity(name, target.Credentials{Headers: h, Token: token}, nil)
 }
 
 // runTestProbe runs p against s with a test deadline.
