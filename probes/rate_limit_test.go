@@ -15,7 +15,7 @@ import (
 
 // testIdentity returns an identity with a bearer token and, when login is true, LoginInfo
 // for POST /api/login.
-func testIdentity(name string, login bool) *target.Identity {
+func opsIdentity(name string, login bool) *target.Identity {
 	tok := "tok-" + name + "-0123456789"
 	id := target.NewIdentity(name, target.Credentials{
 		Headers: http.Header{"Authorization": {"Bearer " + tok}}, Token: tok,
@@ -28,9 +28,9 @@ func testIdentity(name string, login bool) *target.Identity {
 	return id
 }
 
-// limiterServer answers GET /api/items and POST /api/login. items is called with the count
+// rlServer answers GET /api/items and POST /api/login. items is called with the count
 // of item requests so far (1-based) and the request; login with the count of logins.
-func limiterServer(items func(n int, w http.ResponseWriter, r *http.Request),
+func rlServer(items func(n int, w http.ResponseWriter, r *http.Request),
 	login func(n int, w http.ResponseWriter, r *http.Request)) *httptest.Server {
 	var mu sync.Mutex
 	var ni, nl int
@@ -50,17 +50,17 @@ func limiterServer(items func(n int, w http.ResponseWriter, r *http.Request),
 	}))
 }
 
-func okItems(_ int, w http.ResponseWriter, _ *http.Request) {
+func rlOKItems(_ int, w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprint(w, `[{"id":1,"name":"widget"}]`)
 }
 
-func wrongPassword(_ int, w http.ResponseWriter, _ *http.Request) {
+func rlWrongPassword(_ int, w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusUnauthorized)
 	fmt.Fprint(w, `{"error":"invalid credentials"}`)
 }
 
-func throttleAfter(limit int, retryAfter string) func(int, http.ResponseWriter, *http.Request) {
+func rlThrottleAfter(limit int, retryAfter string) func(int, http.ResponseWriter, *http.Request) {
 	return func(n int, w http.ResponseWriter, r *http.Request) {
 		if n > limit {
 			if retryAfter != "" {
@@ -70,11 +70,11 @@ func throttleAfter(limit int, retryAfter string) func(int, http.ResponseWriter, 
 			fmt.Fprint(w, `{"error":"too many requests"}`)
 			return
 		}
-		okItems(n, w, r)
+		rlOKItems(n, w, r)
 	}
 }
 
-var itemsOps = []*target.Operation{
+var rlItemsOps = []*target.Operation{
 	{Method: "GET", Path: "/api/items", Security: target.SecurityRequired},
 	{Method: "POST", Path: "/api/login", Security: target.SecurityNone},
 }
@@ -93,23 +93,23 @@ func TestRateLimit(t *testing.T) {
 	}{
 		{
 			name:  "no limit anywhere fires the burst and brute-force rules",
-			items: okItems, login: wrongPassword,
-			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
+			items: rlOKItems, login: rlWrongPassword,
+			ids: []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
 			want: finding.StatusFail, rules: []string{"rate-limit-missing", "rate-limit-login-brute-force"},
 			reasonHas: "no throttling observed at 30 requests",
 		},
 		{
 			name:  "429 with Retry-After and a login lockout pass",
-			items: throttleAfter(12, "30"),
+			items: rlThrottleAfter(12, "30"),
 			login: func(n int, w http.ResponseWriter, r *http.Request) {
 				if n > 5 {
 					w.WriteHeader(http.StatusLocked)
 					fmt.Fprint(w, `{"error":"account locked"}`)
 					return
 				}
-				wrongPassword(n, w, r)
+				rlWrongPassword(n, w, r)
 			},
-			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
+			ids: []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
 			want: finding.StatusPass, reasonHas: "locked out at attempt 6",
 		},
 		{
@@ -119,13 +119,13 @@ func TestRateLimit(t *testing.T) {
 				return func(n int, w http.ResponseWriter, r *http.Request) {
 					key := r.Header.Get("X-Forwarded-For")
 					per[key]++
-					throttleAfter(10, "60")(per[key], w, r)
+					rlThrottleAfter(10, "60")(per[key], w, r)
 				}
 			}(),
 			login: func(n int, w http.ResponseWriter, r *http.Request) {
-				throttleAfter(3, "60")(n, w, r)
+				rlThrottleAfter(3, "60")(n, w, r)
 			},
-			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
+			ids: []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
 			want: finding.StatusFail, rules: []string{"rate-limit-bypass"},
 			reasonHas: "bypassed with X-Forwarded-For",
 		},
@@ -134,14 +134,14 @@ func TestRateLimit(t *testing.T) {
 			items: func(n int, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("RateLimit-Policy", `"hourly";q=1000;w=3600`)
 				w.Header().Set("RateLimit", fmt.Sprintf(`"hourly";r=%d;t=3000`, 1000-n))
-				okItems(n, w, r)
+				rlOKItems(n, w, r)
 			},
 			login: func(n int, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("X-RateLimit-Limit", "100")
 				w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(100-n))
-				wrongPassword(n, w, r)
+				rlWrongPassword(n, w, r)
 			},
-			ids: []*target.Identity{testIdentity("alice", true)}, ops: itemsOps,
+			ids: []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
 			want: finding.StatusPass, reasonHas: "to 969 (RateLimit (draft-11) \"hourly\" limit=1000 window=3600s",
 		},
 		{
@@ -151,29 +151,29 @@ func TestRateLimit(t *testing.T) {
 					w.WriteHeader(http.StatusServiceUnavailable)
 					return
 				}
-				okItems(n, w, r)
+				rlOKItems(n, w, r)
 			},
-			ids: nil, ops: itemsOps[:1],
+			ids: nil, ops: rlItemsOps[:1],
 			want: finding.StatusInconclusive, reasonHas: "503 without Retry-After",
 		},
 		{
 			name:  "a 429 with a malformed Retry-After is reported",
-			items: throttleAfter(5, "in a while"),
-			ids:   nil, ops: itemsOps[:1],
+			items: rlThrottleAfter(5, "in a while"),
+			ids:   nil, ops: rlItemsOps[:1],
 			want: finding.StatusFail, rules: []string{"rate-limit-retry-after-invalid"},
 		},
 		{
 			name:  "login from the API description with a canary user, lockout message on 403",
-			items: throttleAfter(3, "1"),
+			items: rlThrottleAfter(3, "1"),
 			login: func(n int, w http.ResponseWriter, r *http.Request) {
 				if n > 4 {
 					w.WriteHeader(http.StatusForbidden)
 					fmt.Fprint(w, `{"error":"too many failed attempts, try again later"}`)
 					return
 				}
-				wrongPassword(n, w, r)
+				rlWrongPassword(n, w, r)
 			},
-			ops: []*target.Operation{itemsOps[0], {Method: "POST", Path: "/api/login",
+			ops: []*target.Operation{rlItemsOps[0], {Method: "POST", Path: "/api/login",
 				Security: target.SecurityNone, RequestBody: &target.Schema{Type: "object",
 					Properties: map[string]*target.Schema{"email": {Type: "string"}, "password": {Type: "string"}}}}},
 			want: finding.StatusPass, reasonHas: "for a canary username locked out at attempt 5",
@@ -183,9 +183,9 @@ func TestRateLimit(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			login := c.login
 			if login == nil {
-				login = wrongPassword
+				login = rlWrongPassword
 			}
-			srv := limiterServer(c.items, login)
+			srv := rlServer(c.items, login)
 			defer srv.Close()
 			s := newTestSession(t, srv.URL, &target.Target{Operations: c.ops, Identities: c.ids,
 				Options: target.Options{Burst: 30}})
@@ -219,10 +219,10 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestRateLimitFindingWording(t *testing.T) {
-	srv := limiterServer(okItems, wrongPassword)
+	srv := rlServer(rlOKItems, rlWrongPassword)
 	defer srv.Close()
-	s := newTestSession(t, srv.URL, &target.Target{Operations: itemsOps,
-		Identities: []*target.Identity{testIdentity("alice", true)},
+	s := newTestSession(t, srv.URL, &target.Target{Operations: rlItemsOps,
+		Identities: []*target.Identity{opsIdentity("alice", true)},
 		Options:    target.Options{Burst: 20, LoginAttempts: 7}})
 	v := NewRateLimit().Run(context.Background(), s)
 	for _, f := range v.Findings {
