@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"strings"
 
@@ -115,4 +116,12 @@ func mustJSON(v any) []byte {
 		return []byte("null")
 	}
 	return b
+}
+
+// headList returns at most n items, with a marker when some were left out.
+func headList(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(append([]string(nil), items[:n]...), fmt.Sprintf("and %d more", len(items)-n))
 }

@@ -1,0 +1,230 @@
+package probes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/target"
+)
+
+// itemsAPI is a small items API: POST /items creates, GET /items/{id} reads. onCreate
+// decides how a creation is handled; it returns false to fall through to the strict
+// validator of the schema in itemOps.
+type itemsAPI struct {
+	mu       sync.Mutex
+	items    map[string]map[string]any
+	onCreate func(w http.ResponseWriter, raw []byte, ct string) bool
+}
+
+func (a *itemsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	w.Header().Set("Content-Type", "application/json")
+	if r.Method == "POST" && r.URL.Path == "/items" {
+		if a.onCreate != nil && a.onCreate(w, raw, r.Header.Get("Content-Type")) {
+			return
+		}
+		var m map[string]any
+		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			w.WriteHeader(415)
+			return
+		}
+		if err := json.Unmarshal(raw, &m); err != nil || !validItem(m) {
+			w.WriteHeader(422)
+			_, _ = io.WriteString(w, `{"error":"invalid item"}`)
+			return
+		}
+		a.store(w, m)
+		return
+	}
+	if r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/items/") {
+		a.mu.Lock()
+		m, ok := a.items[strings.TrimPrefix(r.URL.Path, "/items/")]
+		a.mu.Unlock()
+		if !ok {
+			w.WriteHeader(404)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(m)
+		return
+	}
+	w.WriteHeader(404)
+}
+
+func (a *itemsAPI) store(w http.ResponseWriter, m map[string]any) {
+	a.mu.Lock()
+	id := fmt.Sprint(len(a.items) + 1)
+	m["id"] = id
+	a.items[id] = m
+	a.mu.Unlock()
+	w.WriteHeader(201)
+	_ = json.NewEncoder(w).Encode(m)
+}
+
+func validItem(m map[string]any) bool {
+	name, ok := m["name"].(string)
+	if !ok || name == "" || len(name) > 40 || strings.ContainsAny(name, "\x00") {
+		return false
+	}
+	qty, ok := m["qty"].(float64)
+	if !ok || qty < 1 || qty > 100 || qty != float64(int64(qty)) {
+		return false
+	}
+	for k := range m {
+		if k != "name" && k != "qty" {
+			return false
+		}
+	}
+	return true
+}
+
+func itemOps() []*target.Operation {
+	one, hundred, forty := 1.0, 100.0, 40
+	return []*target.Operation{
+		{Method: "POST", Path: "/items", Security: target.SecurityNone,
+			RequestBody: &target.Schema{Type: "object", Required: []string{"name", "qty"},
+				Properties: map[string]*target.Schema{
+					"name": {Type: "string", MaxLength: &forty},
+					"qty":  {Type: "integer", Minimum: &one, Maximum: &hundred},
+				}}},
+		{Method: "GET", Path: "/items/{id}", Security: target.SecurityNone,
+			Params: []target.Param{{Name: "id", In: "path", Required: true,
+				Schema: &target.Schema{Type: "string"}}}},
+	}
+}
+
+func TestInputValidation(t *testing.T) {
+	cases := []struct {
+		name     string
+		onCreate func(a *itemsAPI) func(w http.ResponseWriter, raw []byte, ct string) bool
+		want     finding.Status
+		rule     string
+		sev      finding.Severity
+	}{
+		{name: "strict validation with 400/415/422 passes", want: finding.StatusPass},
+		{name: "handler panic on a string quantity drops the connection",
+			onCreate: func(*itemsAPI) func(http.ResponseWriter, []byte, string) bool {
+				return func(_ http.ResponseWriter, raw []byte, _ string) bool {
+					var m map[string]any
+					if json.Unmarshal(raw, &m) == nil {
+						if _, isStr := m["qty"].(string); isStr {
+							panic("qty is not a number")
+						}
+					}
+					return false
+				}
+			}, want: finding.StatusFail, rule: RuleInputServerError.ID, sev: finding.SeverityMedium},
+		{name: "500 on malformed JSON fires",
+			onCreate: func(*itemsAPI) func(http.ResponseWriter, []byte, string) bool {
+				return func(w http.ResponseWriter, raw []byte, _ string) bool {
+					if len(raw) > 0 && !json.Valid(raw) {
+						w.WriteHeader(500)
+						_, _ = io.WriteString(w, `{"title":"Internal Server Error","status":500}`)
+						return true
+					}
+					return false
+				}
+			}, want: finding.StatusFail, rule: RuleInputServerError.ID, sev: finding.SeverityMedium},
+		{name: "out-of-range quantity stored and read back fires",
+			onCreate: func(a *itemsAPI) func(http.ResponseWriter, []byte, string) bool {
+				return func(w http.ResponseWriter, raw []byte, _ string) bool {
+					var m map[string]any
+					if json.Unmarshal(raw, &m) == nil {
+						if q, ok := m["qty"].(float64); ok && q < 1 {
+							a.store(w, m)
+							return true
+						}
+					}
+					return false
+				}
+			}, want: finding.StatusFail, rule: RuleInputAccepted.ID, sev: finding.SeverityMedium},
+		{name: "2xx that silently drops the invalid value is not a finding",
+			onCreate: func(a *itemsAPI) func(http.ResponseWriter, []byte, string) bool {
+				return func(w http.ResponseWriter, raw []byte, _ string) bool {
+					var m map[string]any
+					if json.Unmarshal(raw, &m) == nil {
+						if _, ok := m["qty"].(string); ok {
+							a.store(w, map[string]any{"name": m["name"], "qty": 1})
+							return true
+						}
+					}
+					return false
+				}
+			}, want: finding.StatusPass},
+		{name: "413 from a proxy, gateway 503 and 429 are not findings",
+			onCreate: func(*itemsAPI) func(http.ResponseWriter, []byte, string) bool {
+				n := 0
+				return func(w http.ResponseWriter, raw []byte, _ string) bool {
+					n++
+					switch {
+					case len(raw) > 32<<10:
+						w.WriteHeader(413)
+					case n%3 == 0:
+						w.WriteHeader(503)
+					case n%3 == 1 && n > 1:
+						w.WriteHeader(429)
+					default:
+						return false
+					}
+					return true
+				}
+			}, want: finding.StatusPass},
+		{name: "a baseline that fails is not blamed on the payloads",
+			onCreate: func(*itemsAPI) func(http.ResponseWriter, []byte, string) bool {
+				return func(w http.ResponseWriter, _ []byte, _ string) bool {
+					w.WriteHeader(500)
+					return true
+				}
+			}, want: finding.StatusPass},
+		{name: "a 64 KB string that takes 10x the baseline is a DoS signal",
+			onCreate: func(*itemsAPI) func(http.ResponseWriter, []byte, string) bool {
+				return func(w http.ResponseWriter, raw []byte, _ string) bool {
+					if len(raw) > 32<<10 {
+						time.Sleep(700 * time.Millisecond)
+						w.WriteHeader(422)
+						return true
+					}
+					return false
+				}
+			}, want: finding.StatusFail, rule: RuleInputSlow.ID, sev: finding.SeverityMedium},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			api := &itemsAPI{items: map[string]map[string]any{}}
+			if tc.onCreate != nil {
+				api.onCreate = tc.onCreate(api)
+			}
+			srv := httptest.NewServer(api)
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the panic case is expected
+			t.Cleanup(srv.Close)
+			s := newTestSession(t, srv.URL, &target.Target{Operations: itemOps()})
+			v := NewInputValidation().Run(context.Background(), s)
+			if v.Status != tc.want {
+				t.Fatalf("status %s (%s), %d findings, want %s", v.Status, v.Reason, len(v.Findings), tc.want)
+			}
+			if tc.rule == "" {
+				return
+			}
+			if len(v.Findings) != 1 {
+				t.Fatalf("%d findings, want one per operation and rule: %+v", len(v.Findings), v.Findings)
+			}
+			f := v.Findings[0]
+			if f.Rule != tc.rule || f.Severity != tc.sev || f.Path != "/items" {
+				t.Errorf("got %s/%v on %s, want %s/%v on /items", f.Rule, f.Severity, f.Path, tc.rule, tc.sev)
+			}
+			if f.Evidence.Detail == "" || f.Curl == "" {
+				t.Errorf("finding lacks evidence: %+v", f)
+			}
+			t.Logf("%s | %s | %s", f.Evidence.Excerpt, f.Evidence.Detail, v.Reason)
+		})
+	}
+}
