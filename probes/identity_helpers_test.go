@@ -2,11 +2,13 @@ package probes
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/httpx"
 	"github.com/apigate/apigate/internal/target"
 )
 
@@ -66,4 +68,10 @@ func wantStatus(t *testing.T, v Verdict, want finding.Status) {
 		t.Fatalf("status %s, want %s (reason: %s; findings: %v)", v.Status, want, v.Reason,
 			rulesFired(v))
 	}
+}
+
+// fakeExchange is a recorded answer for helpers that only read a response.
+func fakeExchange(status int, body string) *httpx.Exchange {
+	return &httpx.Exchange{Method: "GET", URL: "http://127.0.0.1/x", Status: status,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
 }

@@ -2,20 +2,308 @@ package probes
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/httpx"
+	"github.com/apigate/apigate/internal/target"
 )
 
-// PLACEHOLDER: replaced by the real probe.
+// Rules of the object-authorization check.
+var (
+	RuleBOLARead = Rule{
+		ID: "bola-read", Check: finding.CheckObjectAuthorization,
+		Title:    "Another user's object can be read",
+		Severity: finding.SeverityHigh, CWE: []string{"CWE-639", "CWE-285", "CWE-284"}, OWASP: "API1:2023",
+		Summary: "User B read an object that user A had just created, by its id.",
+		Help: "Any user can read any object by changing the id in the URL. Check on every " +
+			"request that the object belongs to (or is shared with) the caller, for example by " +
+			"scoping the database query to the caller's id rather than loading by id alone.",
+	}
+	RuleBOLAWrite = Rule{
+		ID: "bola-write", Check: finding.CheckObjectAuthorization,
+		Title:    "Another user's object can be changed",
+		Severity: finding.SeverityHigh, CWE: []string{"CWE-639", "CWE-285", "CWE-284"}, OWASP: "API1:2023",
+		Summary: "User B changed an object of user A; A read the change back.",
+		Help: "Any user can overwrite other users' data. Enforce ownership in the update " +
+			"path itself (a WHERE owner = caller clause, or a policy check), not only on reads.",
+	}
+	RuleBOLADelete = Rule{
+		ID: "bola-delete", Check: finding.CheckObjectAuthorization,
+		Title:    "Another user's object can be deleted",
+		Severity: finding.SeverityHigh, CWE: []string{"CWE-639", "CWE-285", "CWE-284"}, OWASP: "API1:2023",
+		Summary: "User B deleted an object of user A; A found it gone.",
+		Help: "Any user can destroy other users' data. Check ownership before deleting and " +
+			"answer 404 for objects the caller may not see.",
+	}
+	RuleBOLAUseAfterFree = Rule{
+		ID: "bola-use-after-free", Check: finding.CheckObjectAuthorization,
+		Title:    "Deleted object still readable",
+		Severity: finding.SeverityMedium, CWE: []string{"CWE-672"}, OWASP: "API1:2023",
+		Summary: "An object answered 2xx to its delete and was still served afterwards.",
+		Help: "Users expect deleted data to be gone. Make deletes effective (or make soft-" +
+			"deleted objects invisible to every read path) and answer 404 or 410 afterwards.",
+	}
+)
+
 type objectAuthorization struct{}
 
-// NewObjectAuthorization returns the probe.
+// NewObjectAuthorization returns the probe of checklist item 3: with two identities, one
+// user cannot read, change or delete the other's freshly created objects.
 func NewObjectAuthorization() Probe { return objectAuthorization{} }
 
 func (objectAuthorization) Check() finding.Check { return finding.CheckObjectAuthorization }
 
-func (objectAuthorization) Rules() []Rule { return nil }
+func (objectAuthorization) Rules() []Rule {
+	return []Rule{RuleBOLARead, RuleBOLAWrite, RuleBOLADelete, RuleBOLAUseAfterFree}
+}
 
-func (objectAuthorization) Run(context.Context, *Session) Verdict {
-	return NotTested("probe not implemented yet")
+const bolaMaxResources = 4
+
+func (objectAuthorization) Run(ctx context.Context, s *Session) Verdict {
+	a, b := s.Identity(0), s.Identity(1)
+	if a == nil || b == nil {
+		return NotTested(fmt.Sprintf("needs two identities to act as owner and intruder; "+
+			"%d configured", len(s.Target.Identities)))
+	}
+	rs := findResources(s.Target.Operations)
+	if len(rs) == 0 {
+		return NotTested("no create operation (POST /things) with a matching item operation " +
+			"(GET /things/{id}) to create private objects with")
+	}
+	if len(rs) > bolaMaxResources {
+		rs = rs[:bolaMaxResources]
+	}
+	run := &bolaRun{s: s, ctx: ctx, a: a, b: b}
+	for i, r := range rs {
+		if ctx.Err() != nil {
+			break
+		}
+		run.resource(r, i)
+	}
+	return run.verdict()
+}
+
+// bolaRun is the state of one run: A owns, B intrudes.
+type bolaRun struct {
+	s    *Session
+	ctx  context.Context
+	a, b *target.Identity
+
+	findings []finding.Finding
+	tested   []string // resources fully tested
+	skipped  []string // resources skipped, with the reason
+	actions  map[string]bool
+}
+
+func (br *bolaRun) note(action string) {
+	if br.actions == nil {
+		br.actions = map[string]bool{}
+	}
+	br.actions[action] = true
+}
+
+// resource runs the set-up, controls and attacks of detection-notes §3 on one resource.
+func (br *bolaRun) resource(r *resource, n int) {
+	s, ctx := br.s, br.ctx
+	mA := fmt.Sprintf("%s-a%d", s.Canary, n)
+	mB := fmt.Sprintf("%s-b%d", s.Canary, n)
+	oa, err := s.createObject(ctx, br.a, r, mA)
+	if err != nil {
+		br.skip(r, fmt.Sprintf("%s could not create an object (%v)", br.a.Name, err))
+		return
+	}
+	aGone := false
+	defer func() {
+		if !aGone {
+			s.deleteObject(ctx, br.a, r, oa)
+		}
+	}()
+	ob, err := s.createObject(ctx, br.b, r, mB)
+	if err != nil {
+		br.skip(r, fmt.Sprintf("%s could not create an object (%v)", br.b.Name, err))
+		return
+	}
+	defer s.deleteObject(ctx, br.b, r, ob)
+
+	pathA := r.ItemPath(r.Read, oa.ID)
+	rAA, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
+	if rAA == nil || !Is2xx(rAA.Status) || !strings.Contains(string(rAA.Body), mA) {
+		br.skip(r, fmt.Sprintf("%s could not read its own new object back", br.a.Name))
+		return
+	}
+	rBB, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, ob.ID), nil, nil)
+	rBx, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, missingID(oa.ID, s.Canary)), nil, nil)
+	br.tested = append(br.tested, r.Create.Path)
+
+	// Read.
+	br.note("read")
+	rBA, _ := s.Send(ctx, br.b, http.MethodGet, pathA, nil, nil)
+	if conf, why := judgeBOLARead(rBA, rAA, rBB, rBx, mA); conf != "" {
+		br.findings = append(br.findings, s.NewFinding(RuleBOLARead, r.Read, rBA, conf,
+			fmt.Sprintf("%s can read %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
+			Truncate(string(rBA.Body), 400),
+			fmt.Sprintf("%s created %s %s; %s requested it with its own credentials and got %d, %s.",
+				br.a.Name, r.Singular(), oa.ID, br.b.Name, rBA.Status, why)))
+	}
+
+	// Update, confirmed by the owner reading the change back.
+	if up := pickUpdate(r); up != nil {
+		br.note("update")
+		if f, ok := br.tryUpdate(r, up, oa, pathA); ok {
+			br.findings = append(br.findings, f)
+		}
+	}
+
+	// Delete, confirmed by the owner finding the object gone.
+	if r.Delete != nil {
+		br.note("delete")
+		ex, _ := s.Send(ctx, br.b, r.Delete.Method, r.ItemPath(r.Delete, oa.ID), nil, nil)
+		if ex != nil && Is2xx(ex.Status) {
+			back, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
+			if back != nil && (back.Status == http.StatusNotFound || back.Status == http.StatusGone) {
+				aGone = true
+				br.findings = append(br.findings, s.NewFinding(RuleBOLADelete, r.Delete, ex,
+					finding.ConfidenceHigh,
+					fmt.Sprintf("%s can delete %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
+					Truncate(string(ex.Body), 200),
+					fmt.Sprintf("%s deleted %s's %s %s (answer %d); %s then got %d reading it.",
+						br.b.Name, br.a.Name, r.Singular(), oa.ID, ex.Status, br.a.Name, back.Status)))
+			}
+		}
+	}
+
+	// Use after free: the owner deletes its object and reads it again.
+	if r.Delete != nil && !aGone {
+		br.note("read after delete")
+		ex, _ := s.Send(ctx, br.a, r.Delete.Method, r.ItemPath(r.Delete, oa.ID), nil, nil)
+		if ex != nil && Is2xx(ex.Status) {
+			aGone = true
+			back, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
+			if back != nil && Is2xx(back.Status) && strings.Contains(string(back.Body), mA) {
+				br.findings = append(br.findings, s.NewFinding(RuleBOLAUseAfterFree, r.Read, back,
+					finding.ConfidenceHigh,
+					fmt.Sprintf("Deleted %s is still served", r.Singular()),
+					Truncate(string(back.Body), 300),
+					fmt.Sprintf("%s deleted its %s %s (answer %d) and could still read it with %d.",
+						br.a.Name, r.Singular(), oa.ID, ex.Status, back.Status)))
+			}
+		}
+	}
+}
+
+func (br *bolaRun) skip(r *resource, why string) {
+	br.skipped = append(br.skipped, r.Create.Path+": "+why)
+}
+
+// judgeBOLARead applies the decision procedure: A's marker in B's answer is proof; a close
+// copy of A's view that is neither B's own object nor the generic not-found answer is a
+// medium-confidence finding; anything else passes.
+func judgeBOLARead(rBA, rAA, rBB, rBx *httpx.Exchange, marker string) (finding.Confidence, string) {
+	if rBA == nil || !Is2xx(rBA.Status) || EmptyBody(rBA.Body) || LooksLikeError(rBA.Body) {
+		return "", ""
+	}
+	if strings.Contains(string(rBA.Body), marker) {
+		return finding.ConfidenceHigh, "containing the owner's marker value"
+	}
+	sim := Similarity(rBA.Body, rAA.Body)
+	if sim < 0.9 {
+		return "", ""
+	}
+	if rBB != nil && Is2xx(rBB.Status) && Similarity(rBA.Body, rBB.Body) >= 0.9 {
+		return "", "" // the endpoint ignores the id and serves the caller's own object
+	}
+	if rBx != nil && Is2xx(rBx.Status) && Similarity(rBA.Body, rBx.Body) >= 0.9 {
+		return "", "" // a generic answer, the same for an id that does not exist
+	}
+	return finding.ConfidenceMedium, fmt.Sprintf("%.0f%% similar to the owner's own view", sim*100)
+}
+
+// pickUpdate prefers PATCH, which changes one field, over PUT.
+func pickUpdate(r *resource) *target.Operation {
+	var put *target.Operation
+	for _, u := range r.Update {
+		if strings.EqualFold(u.Method, http.MethodPatch) {
+			return u
+		}
+		put = u
+	}
+	return put
+}
+
+// updateBody changes one field of the object: alone for PATCH, in the full body for PUT.
+func updateBody(op *target.Operation, o *object, field, value string) map[string]any {
+	if strings.EqualFold(op.Method, http.MethodPut) {
+		b := cloneMap(o.Body)
+		b[field] = value
+		return b
+	}
+	return map[string]any{field: value}
+}
+
+func (br *bolaRun) tryUpdate(r *resource, up *target.Operation, oa *object, pathA string) (finding.Finding, bool) {
+	s, ctx := br.s, br.ctx
+	field := markedField(oa.Body, oa.Marker)
+	if field == "" {
+		return finding.Finding{}, false
+	}
+	changed := oa.Marker + "-by-" + br.b.Name
+	ex, _ := s.Send(ctx, br.b, up.Method, r.ItemPath(up, oa.ID), updateBody(up, oa, field, changed), nil)
+	if ex == nil || !Is2xx(ex.Status) {
+		return finding.Finding{}, false
+	}
+	back, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
+	if back == nil || !Is2xx(back.Status) || !strings.Contains(string(back.Body), changed) {
+		return finding.Finding{}, false
+	}
+	// Put the owner's value back.
+	_, _ = s.Send(ctx, br.a, up.Method, r.ItemPath(up, oa.ID), updateBody(up, oa, field, oa.Marker), nil)
+	return s.NewFinding(RuleBOLAWrite, up, ex, finding.ConfidenceHigh,
+		fmt.Sprintf("%s can change %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
+		fmt.Sprintf("%s read back: %s", br.a.Name, Truncate(string(back.Body), 300)),
+		fmt.Sprintf("%s set %q of %s's %s %s to %q (answer %d); %s then read the new value back.",
+			br.b.Name, field, br.a.Name, r.Singular(), oa.ID, changed, ex.Status, br.a.Name)), true
+}
+
+// missingID is an id of the same shape as a real one that no object has.
+func missingID(real, canary string) string {
+	switch {
+	case strings.Trim(real, "0123456789") == "":
+		return "987654321"
+	case reUUID.MatchString(real):
+		return "00000000-0000-4000-8000-00000000a9e7"
+	}
+	return "apigate-missing-" + canary
+}
+
+func (br *bolaRun) verdict() Verdict {
+	var acts []string
+	for _, a := range []string{"read", "update", "delete"} {
+		if br.actions[a] {
+			acts = append(acts, a)
+		}
+	}
+	uaf := ""
+	if br.actions["read after delete"] {
+		uaf = "; objects deleted by their owner were gone afterwards"
+	}
+	skipped := ""
+	if len(br.skipped) > 0 {
+		skipped = "; skipped " + strings.Join(capList(br.skipped, 3), "; ")
+	}
+	if len(br.findings) > 0 {
+		return Fail(fmt.Sprintf("%d finding(s) on %s (tried %s as %s on objects of %s)%s",
+			len(br.findings), strings.Join(br.tested, ", "), strings.Join(acts, ", "),
+			br.b.Name, br.a.Name, skipped), br.findings...)
+	}
+	if len(br.tested) == 0 {
+		return NotTested("no resource could be tested" + skipped)
+	}
+	if len(acts) > 1 {
+		acts[len(acts)-1] = "or " + acts[len(acts)-1]
+	}
+	return Pass(fmt.Sprintf("%s could not %s objects %s had just created in %s%s%s",
+		br.b.Name, strings.Join(acts, ", "), br.a.Name, strings.Join(br.tested, ", "), uaf, skipped))
 }

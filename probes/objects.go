@@ -32,6 +32,18 @@ func (r *resource) Name() string {
 	return segs[len(segs)-1]
 }
 
+// Singular names one object of the collection ("order"), for messages.
+func (r *resource) Singular() string {
+	n := r.Name()
+	switch {
+	case strings.HasSuffix(n, "ies"):
+		return strings.TrimSuffix(n, "ies") + "y"
+	case strings.HasSuffix(n, "ss"):
+		return n
+	}
+	return strings.TrimSuffix(n, "s")
+}
+
 // findResources pairs each POST on a collection path without parameters with the item
 // operations one {param} below it. Collections needing other path values are left out: the
 // probes could not name a parent they own.
@@ -147,7 +159,7 @@ func extractID(ex *httpx.Exchange, r *resource) string {
 	}
 	var obj map[string]any
 	if json.Unmarshal(ex.Body, &obj) == nil {
-		single := strings.TrimSuffix(r.Name(), "s")
+		single := r.Singular()
 		keys := append([]string{r.Param}, idKeys...)
 		keys = append(keys, single+"_id", single+"Id")
 		for _, cand := range []map[string]any{obj, asMap(obj["data"]), asMap(obj[single]),

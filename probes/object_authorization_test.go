@@ -1,0 +1,202 @@
+package probes
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/target"
+)
+
+// notesAPI keeps per-user notes behind bearer tokens "tok-<user>". Each flaw switches one
+// ownership check off.
+type notesAPI struct {
+	readAny, writeAny, deleteAny bool
+	ignoreID                     bool // GET /notes/{id} serves the caller's latest note
+	softDelete                   bool // deleted notes stay readable
+	genericOK                    bool // unknown ids give 200 {"note":null} like everything else
+
+	mu      sync.Mutex
+	next    int
+	notes   map[string]map[string]any
+	deleted map[string]bool
+	latest  map[string]string
+}
+
+func (a *notesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.notes == nil {
+		a.notes, a.deleted, a.latest = map[string]map[string]any{}, map[string]bool{}, map[string]string{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	user := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer tok-")
+	if user == "" || user == r.Header.Get("Authorization") {
+		w.WriteHeader(401)
+		return
+	}
+	if r.URL.Path == "/products/1" || r.URL.Path == "/products" {
+		_, _ = w.Write([]byte(`{"id":1,"name":"shared catalogue pen","price":2}`))
+		return
+	}
+	if r.URL.Path == "/notes" && r.Method == http.MethodPost {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		a.next++
+		id := fmt.Sprint(a.next)
+		note := map[string]any{"id": a.next, "title": body["title"], "owner": user}
+		a.notes[id], a.latest[user] = note, id
+		w.WriteHeader(201)
+		_ = json.NewEncoder(w).Encode(note)
+		return
+	}
+	id, ok := strings.CutPrefix(r.URL.Path, "/notes/")
+	if !ok {
+		w.WriteHeader(404)
+		return
+	}
+	if a.ignoreID && r.Method == http.MethodGet {
+		id = a.latest[user]
+	}
+	note, exists := a.notes[id]
+	if exists && a.deleted[id] && !(a.softDelete && r.Method == http.MethodGet) {
+		exists = false
+	}
+	if !exists {
+		if a.genericOK {
+			_, _ = w.Write([]byte(`{"note":null}`))
+			return
+		}
+		w.WriteHeader(404)
+		_, _ = w.Write([]byte(`{"error":"not found"}`))
+		return
+	}
+	mine := note["owner"] == user
+	switch r.Method {
+	case http.MethodGet:
+		if !mine && !a.readAny {
+			w.WriteHeader(404)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(note)
+	case http.MethodPatch:
+		if !mine && !a.writeAny {
+			w.WriteHeader(403)
+			return
+		}
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		for k, v := range body {
+			if k == "title" {
+				note[k] = v
+			}
+		}
+		_ = json.NewEncoder(w).Encode(note)
+	case http.MethodDelete:
+		if !mine && !a.deleteAny {
+			w.WriteHeader(403)
+			return
+		}
+		a.deleted[id] = true
+		w.WriteHeader(204)
+	}
+}
+
+func notesSession(t *testing.T, api *notesAPI, users ...string) *Session {
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	var ids []*target.Identity
+	for _, u := range users {
+		ids = append(ids, bearer(u, "tok-"+u))
+	}
+	ops := testOps("!POST /notes", "!GET /notes/{id}", "!PATCH /notes/{id}", "!DELETE /notes/{id}",
+		"!GET /products", "!GET /products/{id}")
+	ops[0].RequestBody = &target.Schema{Type: "object", Properties: map[string]*target.Schema{
+		"title": {Type: "string"}}}
+	return newTestSession(t, srv.URL, &target.Target{Operations: ops, Identities: ids})
+}
+
+func TestObjectAuthorization(t *testing.T) {
+	cases := []struct {
+		name string
+		api  *notesAPI
+		want []string // rules that must fire; none means pass
+	}{
+		{"owner checks everywhere", &notesAPI{}, nil},
+		{"B reads A's note", &notesAPI{readAny: true}, []string{"bola-read"}},
+		{"B changes A's note", &notesAPI{writeAny: true}, []string{"bola-write"}},
+		{"B deletes A's note", &notesAPI{deleteAny: true}, []string{"bola-delete"}},
+		{"deleted note still served", &notesAPI{softDelete: true}, []string{"bola-use-after-free"}},
+		{"endpoint ignores the id and serves the caller's own note", &notesAPI{ignoreID: true}, nil},
+		{"generic 200 for any id", &notesAPI{genericOK: true}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := runTestProbe(t, NewObjectAuthorization(), notesSession(t, c.api, "alice", "bob"))
+			if len(c.want) == 0 {
+				wantStatus(t, v, finding.StatusPass)
+				return
+			}
+			wantStatus(t, v, finding.StatusFail)
+			for _, w := range c.want {
+				if !hasRule(v, w) {
+					t.Errorf("rule %s missing: got %v (%s)", w, rulesFired(v), v.Reason)
+				}
+			}
+			if len(v.Findings) != len(c.want) {
+				t.Errorf("got %v, want exactly %v", rulesFired(v), c.want)
+			}
+			for _, f := range v.Findings {
+				if strings.Contains(f.Path, "products") {
+					t.Errorf("shared catalogue reported: %+v", f)
+				}
+			}
+		})
+	}
+}
+
+func TestObjectAuthorizationCleansUp(t *testing.T) {
+	api := &notesAPI{readAny: true}
+	runTestProbe(t, NewObjectAuthorization(), notesSession(t, api, "alice", "bob"))
+	for id := range api.notes {
+		if !api.deleted[id] {
+			t.Errorf("note %s left behind", id)
+		}
+	}
+}
+
+func TestObjectAuthorizationNeedsTwoIdentities(t *testing.T) {
+	v := runTestProbe(t, NewObjectAuthorization(), notesSession(t, &notesAPI{readAny: true}, "alice"))
+	wantStatus(t, v, finding.StatusNotTested)
+	if !strings.Contains(v.Reason, "two identities") {
+		t.Errorf("reason does not say why: %q", v.Reason)
+	}
+}
+
+func TestExtractID(t *testing.T) {
+	r := &resource{Create: &target.Operation{Path: "/orders"}, Param: "orderId"}
+	cases := []struct {
+		body, location, want string
+	}{
+		{`{"id":12}`, "", "12"},
+		{`{"data":{"uuid":"3f2c1c9e-8a8c-4d8e-9a51-5b1e5f0a7c11"}}`, "", "3f2c1c9e-8a8c-4d8e-9a51-5b1e5f0a7c11"},
+		{`{"order_id":"o-9"}`, "", "o-9"},
+		{`{"orderId":"o-7"}`, "", "o-7"},
+		{`{}`, "/orders/55", "55"},
+		{`{"name":"x"}`, "", ""},
+	}
+	for _, c := range cases {
+		ex := fakeExchange(201, c.body)
+		if c.location != "" {
+			ex.Header.Set("Location", c.location)
+		}
+		if got := extractID(ex, r); got != c.want {
+			t.Errorf("extractID(%s, %q) = %q, want %q", c.body, c.location, got, c.want)
+		}
+	}
+}
