@@ -40,6 +40,11 @@ type scanOptions struct {
 	Budget     int
 	Verbose    bool
 	Color      bool
+	// Accept anchors, suppresses and baselines findings before the exit code is decided
+	// (set by prepareTarget, scan_config.go); SourceFallback anchors findings nothing else
+	// locates, e.g. the compose service's line.
+	Accept         func(*finding.Report)
+	SourceFallback *finding.Location
 }
 
 // multiFlag collects a repeatable string flag.
@@ -81,6 +86,10 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitUsage, err
 	}
 	o.AllowHosts = allow
+	sc, err := applyConfig(fs, &o)
+	if err != nil {
+		return exitUsage, err
+	}
 	if o.URL == "" {
 		return exitUsage, usagef("scan needs --url")
 	}
@@ -103,6 +112,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 			return exitUsage, usagef("read --ca-cert: %w", err)
 		}
 		t.TLS = &target.TLSInfo{RootCAs: pem}
+	}
+	if code, err := prepareTarget(ctx, t, sc, &o, log); err != nil {
+		return code, err
 	}
 	return executeScan(ctx, t, o, log, stdout)
 }
@@ -225,6 +237,9 @@ func executeScan(ctx context.Context, t *target.Target, o scanOptions, log *slog
 	}
 
 	rep, scanErr := scan.Run(ctx, t, client, scan.Options{Version: version, Logger: log})
+	if o.Accept != nil {
+		o.Accept(rep)
+	}
 	if err := writeReports(rep, o, stdout); err != nil {
 		return exitError, err
 	}

@@ -1,0 +1,3 @@
+import { Router } from "express";
+export const admin = Router();
+admin.delete(`/admin/accounts/:id`, remove);

@@ -1,0 +1,2 @@
+<?php
+$app->get('/api/tickets/{ticket}', TicketController::class);
