@@ -37,6 +37,9 @@ const usageText = `apigate scans an HTTP API against the API security checklist.
 Usage:
   apigate demo [--hardened] [flags]   start the built-in demo API and scan it
   apigate scan --url URL [flags]      scan an API that is already running
+  apigate baseline [--output FILE] [scan flags]
+                                      scan and record the findings as accepted
+  apigate init [--force]              write a starter .apigate.yml and workflow
   apigate rules                       list every rule
   apigate version                     print the version
 
@@ -58,6 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdScan(rest, stdout, stderr)
 	case "demo":
 		code, err = cmdDemo(rest, stdout, stderr)
+	case "baseline":
+		code, err = cmdBaseline(rest, stdout, stderr)
+	case "init":
+		code, err = cmdInit(rest, stdout, stderr)
 	case "rules":
 		err = cmdRules(rest, stdout, stderr)
 	case "version", "--version":
@@ -65,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 	default:
-		err = usagef("unknown command %q (want demo, scan, rules or version)", cmd)
+		err = usagef("unknown command %q (want demo, scan, baseline, init, rules or version)", cmd)
 	}
 	if err == nil {
 		return code

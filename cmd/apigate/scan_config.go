@@ -205,9 +205,13 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 		return exitError, err
 	}
 	t.Identities = append(t.Identities, ids...)
-	if len(t.Identities) < 2 {
-		t.Limits = append(t.Limits, fmt.Sprintf("%d identity configured: per-object authorization "+
-			"needs two users (see docs/config.md, identities)", len(t.Identities)))
+	switch len(t.Identities) {
+	case 0:
+		t.Limits = append(t.Limits, "no identities configured: checks that need a logged-in "+
+			"user, and per-object authorization (two users), were limited (docs/config.md, identities)")
+	case 1:
+		t.Limits = append(t.Limits, "one identity configured: per-object authorization needs "+
+			"two users (docs/config.md, identities)")
 	}
 	return exitOK, nil
 }

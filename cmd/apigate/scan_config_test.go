@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/apigate/apigate/internal/demo"
+	"github.com/apigate/apigate/internal/finding"
+)
+
+func putFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A config problem stops the run with exit 2 and one line naming the place, before a
+// single request is sent.
+func TestScanConfigErrorsExitBeforeScanning(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cases := []struct {
+		config, want string
+	}{
+		{"target:\n  url: " + srv.URL + "\n  prot: 1\n", `c.yml:3:3: unknown key "prot" in target`},
+		{"identities:\n  a:\n    token: ${APIGATE_TEST_UNSET_VAR}\n",
+			"c.yml:3:12: identities.a.token: environment variable APIGATE_TEST_UNSET_VAR is not set"},
+		{"suppress:\n  - rule: no-such-rule\n    reason: r\n", `c.yml:2:5: unknown rule "no-such-rule"`},
+		{"baseline: missing.json\n", "baseline: open"},
+		{"target:\n  openapi: nowhere.yaml\n", `openapi "nowhere.yaml": no such file`},
+	}
+	for _, c := range cases {
+		cfg := putFile(t, dir, "c.yml", c.config)
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"scan", "--url", srv.URL, "--config", cfg}, &stdout, &stderr)
+		msg := stderr.String()
+		if code != exitUsage || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
+			t.Errorf("config %q: exit %d, stderr %q; want 2 and %q", c.config, code, msg, c.want)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Errorf("%d requests sent despite a config error", hits.Load())
+	}
+}
+
+// startDemo starts a fresh demo API, so runs do not share its state.
+func startDemo(t *testing.T) string {
+	t.Helper()
+	s, err := demo.Start(demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.BaseURL().String()
+}
+
+// Two users' credentials are the whole config when the document declares its login; the
+// suppression and the baseline decide the exit code.
+func TestScanWithConfigAgainstDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three full scans")
+	}
+	dir := t.TempDir()
+	t.Setenv("APIGATE_TEST_BOB_PW", demo.Bob.Password)
+	cfg := putFile(t, dir, ".apigate.yml", `
+target:
+  url: http://127.0.0.1:1
+identities:
+  alice: {username: alice, password: `+demo.Alice.Password+`}
+  bob: {username: bob, password: "${APIGATE_TEST_BOB_PW}"}
+fail-on: low
+suppress:
+  - rule: "*"
+    path: /api/v1/*
+    reason: the v1 API is retired next release
+`)
+	out := filepath.Join(dir, "report.json")
+	scan := func(cmd string, extra ...string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{cmd, "--url", startDemo(t), "--config", cfg, "--max-requests", "3000"}, extra...)
+		return run(args, &stdout, &stderr), stderr.String()
+	}
+	code, stderr := scan("scan", "--format", "json", "--output", out)
+	if code != exitFindings {
+		t.Fatalf("exit %d, want 1; stderr: %s", code, stderr)
+	}
+	var rep finding.Report
+	data := mustRead(t, out)
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	suppressed, active := 0, 0
+	for _, f := range rep.Findings {
+		if strings.HasPrefix(f.Path, "/api/v1/") {
+			if f.Suppressed != "the v1 API is retired next release" {
+				t.Errorf("%s %s not suppressed", f.Rule, f.Path)
+			}
+			suppressed++
+		} else if f.Suppressed == "" {
+			active++
+		}
+	}
+	if suppressed == 0 || active == 0 {
+		t.Errorf("suppressed %d active %d: the demo should give both", suppressed, active)
+	}
+	for _, secret := range []string{demo.Alice.Password, demo.Bob.Password} {
+		if bytes.Contains(data, []byte(secret)) || strings.Contains(stderr, secret) {
+			t.Errorf("a password appears in the output")
+		}
+	}
+
+	// A baseline of this run makes the next one pass.
+	base := filepath.Join(dir, ".apigate-baseline.json")
+	if code, stderr := scan("baseline", "--output", base); code != exitOK {
+		t.Fatalf("baseline: exit %d: %s", code, stderr)
+	}
+	putFile(t, dir, ".apigate.yml", string(mustRead(t, cfg))+"baseline: .apigate-baseline.json\n")
+	if code, stderr := scan("scan", "--format", "json", "--output", out); code != exitOK {
+		t.Fatalf("with baseline: exit %d, want 0; stderr: %s", code, stderr)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
