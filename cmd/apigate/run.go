@@ -41,6 +41,7 @@ Usage:
                                       scan and record the findings as accepted
   apigate init [--force]              write a starter .apigate.yml and workflow
   apigate rules                       list every rule
+  apigate action                      run as the GitHub Action (reads INPUT_* variables)
   apigate version                     print the version
 
 Run 'apigate <command> -h' for a command's flags.
@@ -67,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdInit(rest, stdout, stderr)
 	case "rules":
 		err = cmdRules(rest, stdout, stderr)
+	case "action":
+		code, err = cmdAction(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "apigate %s\n", version)
 	case "help", "-h", "--help":
