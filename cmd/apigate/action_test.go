@@ -148,7 +148,7 @@ func parseOutputs(t *testing.T, path string) map[string]string {
 	return out
 }
 
-func startDemo(t *testing.T) string {
+func actionDemo(t *testing.T) string {
 	t.Helper()
 	s, err := demo.Start(demo.Options{})
 	if err != nil {
@@ -182,7 +182,7 @@ func TestActionPullRequestEndToEnd(t *testing.T) {
 		fake.AddComment(42, "alice", "looks good "+string(rune('a'+i%26)))
 	}
 	fake.AddComment(42, "mallory", report.CommentMarker("api")+" <!-- apigate:fingerprints category=api x -->")
-	r := newRunner(t, fake, startDemo(t))
+	r := newRunner(t, fake, actionDemo(t))
 	r.step()
 
 	if r.code != exitFindings {
@@ -300,7 +300,7 @@ func minus(a, b []string) []string {
 
 func TestActionForkPullRequest(t *testing.T) {
 	fake := newFakeGitHub(t)
-	r := newRunner(t, fake, startDemo(t))
+	r := newRunner(t, fake, actionDemo(t))
 	r.event, r.ref, r.token = "pull_request_fork.json", "refs/pull/43/merge", forkToken
 	r.step()
 	if r.code != exitFindings {
@@ -328,7 +328,7 @@ func TestActionForkPullRequest(t *testing.T) {
 func TestActionPushWithCodeScanningOff(t *testing.T) {
 	fake := newFakeGitHub(t)
 	fake.CodeScanningOff = true
-	r := newRunner(t, fake, startDemo(t))
+	r := newRunner(t, fake, actionDemo(t))
 	r.event, r.ref, r.workflowEventName = "push.json", "refs/heads/main", "push"
 	r.inputs["FAIL-ON"] = "none"
 	r.step()
