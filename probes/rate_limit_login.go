@@ -84,12 +84,12 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 			if i == 1 {
 				note = " (from the first attempt: the general limit may still be in force)"
 			}
-			return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
-				"failed logins to %s throttled with HTTP %d at attempt %d%s", where, ex.Status, i, note)}
+			return s.loginBypass(ctx, l, first, fmt.Sprintf(
+				"failed logins to %s throttled with HTTP %d at attempt %d%s", where, ex.Status, i, note))
 		}
 		if i > 1 && lockedOut(first, ex) {
-			return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
-				"failed logins to %s locked out at attempt %d (HTTP %d)", where, i, ex.Status)}
+			return s.loginBypass(ctx, l, first, fmt.Sprintf(
+				"failed logins to %s locked out at attempt %d (HTTP %d)", where, i, ex.Status))
 		}
 	}
 	if first == nil || errs > k/2 {
@@ -133,4 +133,28 @@ func slowedDown(d []time.Duration) bool {
 	}
 	head, tail := avg(d[:3]), avg(d[len(d)-3:])
 	return tail > time.Second && tail > 4*head
+}
+
+// loginBypass runs once failed logins are refused: it repeats one attempt with each forged
+// client-IP header. An answer like the first ordinary failure (not throttled, no lockout)
+// means the counter is keyed on the header, so an attacker resets it at will.
+func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.Exchange, reason string) partVerdict {
+	for _, v := range bypassVariants(l.Path, s.Canary)[:3] {
+		ex, err := l.Send(ctx, s, "apigate-wrong-"+s.Canary+"-bypass", v.header)
+		if err != nil || ex.Status == 0 || isThrottle(ex) || lockedOut(first, ex) ||
+			ex.Status != first.Status {
+			continue
+		}
+		excerpt := HeaderExcerpt(&httpx.Exchange{Header: v.header}, "X-Forwarded-For",
+			"X-Real-IP", "X-Client-IP") + fmt.Sprintf("\nHTTP %d, as before the lockout", ex.Status)
+		f := s.NewFinding(RuleRateLimitBypass, l.Op, ex, finding.ConfidenceHigh,
+			fmt.Sprintf("Login throttling on %s %s bypassed with %s", l.Method, l.Path, v.name),
+			excerpt, fmt.Sprintf("After failed logins were refused, one more attempt with %s was "+
+				"processed as an ordinary wrong password again.", v.name))
+		f.Fingerprint = controlFingerprint(f, "login")
+		return partVerdict{status: finding.StatusFail, findings: []finding.Finding{f},
+			reason: reason + ", but bypassed with " + v.name}
+	}
+	return partVerdict{status: finding.StatusPass, reason: reason +
+		"; forged X-Forwarded-For, X-Real-IP and X-Client-IP did not reset it"}
 }

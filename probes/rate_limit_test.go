@@ -130,6 +130,25 @@ func TestRateLimit(t *testing.T) {
 			reasonHas: "bypassed with X-Forwarded-For",
 		},
 		{
+			name:  "login lockout counted per X-Forwarded-For is a bypass",
+			items: rlThrottleAfter(12, "30"),
+			login: func() func(int, http.ResponseWriter, *http.Request) {
+				per := map[string]int{}
+				return func(n int, w http.ResponseWriter, r *http.Request) {
+					key := r.Header.Get("X-Forwarded-For")
+					per[key]++
+					if per[key] > 5 {
+						w.WriteHeader(http.StatusTooManyRequests)
+						return
+					}
+					rlWrongPassword(n, w, r)
+				}
+			}(),
+			ids: []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
+			want: finding.StatusFail, rules: []string{"rate-limit-bypass"},
+			reasonHas: "at attempt 6, but bypassed with X-Forwarded-For",
+		},
+		{
 			name: "trap: limit above the burst but advertised with decreasing remaining passes",
 			items: func(n int, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("RateLimit-Policy", `"hourly";q=1000;w=3600`)
