@@ -37,6 +37,7 @@ const usageText = `apigate scans an HTTP API against the API security checklist.
 Usage:
   apigate demo [--hardened] [flags]   start the built-in demo API and scan it
   apigate scan --url URL [flags]      scan an API that is already running
+  apigate scan --compose FILE [flags] boot the API from its compose file, scan it, tear it down
   apigate baseline [--output FILE] [scan flags]
                                       scan and record the findings as accepted
   apigate init [--force]              write a starter .apigate.yml and workflow

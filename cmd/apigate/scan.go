@@ -82,6 +82,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.StringVar(&o.CACert, "ca-cert", "", "PEM file of a CA to trust for an https target")
 	fs.Var(&allow, "allow-host", "allow scanning this non-loopback host (repeatable)")
 	addCommonFlags(fs, &o)
+	cf := addComposeFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return exitUsage, err
 	}
@@ -90,8 +91,11 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	if cf.wanted(sc) {
+		return scanCompose(fs, o, cf, sc, stdout, stderr)
+	}
 	if o.URL == "" {
-		return exitUsage, usagef("scan needs --url")
+		return exitUsage, usagef("scan needs --url or --compose")
 	}
 	if err := o.validate(); err != nil {
 		return exitUsage, err

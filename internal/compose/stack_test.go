@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -16,12 +15,6 @@ import (
 
 	"github.com/apigate/apigate/internal/compose/composetest"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	composetest.Cleanup()
-	os.Exit(code)
-}
 
 // boot brings a fixture up and registers its teardown and the check that nothing is left.
 func boot(t *testing.T, fixture string, opts Options) (*Stack, error) {

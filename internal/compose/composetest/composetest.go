@@ -51,21 +51,14 @@ func Root(t testing.TB) string {
 }
 
 var (
-	buildDir     string
-	buildDirOnce sync.Once
-	buildMu      sync.Mutex
-	built        = map[string]string{}
+	buildMu sync.Mutex
+	built   = map[string]string{}
 )
 
-// Cleanup removes the binaries built for the tests; call it from TestMain after m.Run.
-func Cleanup() {
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-}
-
 // Binary builds a static binary of a main package (a path relative to the module root)
-// once per test process and returns its path.
+// once per test process and returns its path. Binaries live in one fixed directory, so
+// runs do not pile them up; each is renamed into place, so parallel test processes never
+// see a half-written file.
 func Binary(t testing.TB, pkg string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -73,19 +66,20 @@ func Binary(t testing.TB, pkg string) string {
 	if p, ok := built[pkg]; ok {
 		return p
 	}
-	buildDirOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "apigate-fixture-bin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		buildDir = dir
-	})
-	out := filepath.Join(buildDir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_"))
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./"+strings.TrimPrefix(pkg, "./"))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("apigate-fixture-bin-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_"))
+	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
+	cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, "./"+strings.TrimPrefix(pkg, "./"))
 	cmd.Dir = Root(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		t.Fatal(err)
 	}
 	built[pkg] = out
 	return out

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apigate/apigate/internal/compose/composetest"
+	"github.com/apigate/apigate/internal/finding"
+)
+
+var projectLine = regexp.MustCompile(`booting compose project (apigate-[0-9a-f]+)`)
+
+// scanFixture runs apigate scan --compose on a copy of a fixture, in process, and checks
+// that the run left nothing of its compose project behind.
+func scanFixture(t *testing.T, fixture string, args ...string) (int, string, string) {
+	t.Helper()
+	composetest.ServerImageFor(t)
+	file := composetest.Fixture(t, fixture)
+	var stdout, stderr bytes.Buffer
+	code := run(append([]string{"scan", "--compose", file}, args...), &stdout, &stderr)
+	t.Logf("exit %d, stderr:\n%s", code, stderr.String())
+	if m := projectLine.FindStringSubmatch(stderr.String()); m != nil {
+		composetest.AssertGone(t, m[1])
+	} else if code != exitUsage && !strings.Contains(stderr.String(), "compose file") {
+		t.Errorf("no project name on stderr")
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func TestScanComposeBootsScansAndTearsDown(t *testing.T) {
+	code, out, _ := scanFixture(t, "healthy", "--format", "json", "--fail-on", "none")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	var rep finding.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(rep.Target, "http://127.0.0.1:") {
+		t.Errorf("target %q: want the loopback published port", rep.Target)
+	}
+	if len(rep.Checks) == 0 || rep.Requests == 0 {
+		t.Errorf("the scan did not run: %d checks, %d requests", len(rep.Checks), rep.Requests)
+	}
+}
+
+func TestScanComposeFailuresExit3WithTheReason(t *testing.T) {
+	holder, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	t.Setenv("APIGATE_FIXTURE_PORT", strconv.Itoa(holder.Addr().(*net.TCPAddr).Port))
+
+	tests := []struct {
+		fixture string
+		args    []string
+		code    int
+		want    []string
+	}{
+		{"crash", nil, exitError, []string{"boot failed", `"api" exited with code 1`,
+			"cannot open database"}},
+		{"never", []string{"--boot-timeout", "3s"}, exitError, []string{"never became ready within 3s",
+			"waiting forever without listening"}},
+		{"buildfail", nil, exitError, []string{"building an image", "does-not-exist"}},
+		{"portclash", nil, exitError, []string{"already in use"}},
+		{"invalid", nil, exitError, []string{"invalid compose file", "compose.yml:5", "ports"}},
+		{"multi", nil, exitUsage, []string{"--service", "admin, web"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			code, out, errOut := scanFixture(t, tt.fixture, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d", code, tt.code)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr does not mention %q", w)
+				}
+			}
+			if out != "" {
+				t.Errorf("a failed boot wrote a report to stdout: %q", out)
+			}
+		})
+	}
+}
+
+func TestScanComposeMissingFileAndCLI(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"scan", "--compose", "testdata-nope.yml"}, &stdout, &stderr); code != exitError ||
+		!strings.Contains(stderr.String(), "testdata-nope.yml does not exist") {
+		t.Errorf("missing file: exit %d, stderr %q", code, stderr.String())
+	}
+
+	file := composetest.Fixture(t, "healthy")
+	t.Setenv("PATH", t.TempDir())
+	stderr.Reset()
+	code := run([]string{"scan", "--compose", file}, &stdout, &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), "no compose command works") {
+		t.Errorf("no CLI: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestScanComposeUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"scan", "--compose", "x.yml", "--url", "http://127.0.0.1:1"}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "exclusive") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestScanComposeSignals interrupts the real binary while it waits for a service that
+// never answers: it must exit 130 and leave nothing of its project behind.
+func TestScanComposeSignals(t *testing.T) {
+	composetest.ServerImageFor(t)
+	bin := composetest.Binary(t, "cmd/apigate")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			file := composetest.Fixture(t, "never")
+			cmd := exec.Command(bin, "scan", "--compose", file, "--boot-timeout", "2m")
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := make(chan string, 100)
+			go func() {
+				sc := bufio.NewScanner(stderr)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			var project string
+			var all []string
+			timeout := time.After(60 * time.Second)
+			for project == "" {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("apigate ended before booting: %q", all)
+					}
+					all = append(all, l)
+					if m := projectLine.FindStringSubmatch(l); m != nil {
+						project = m[1]
+					}
+				case <-timeout:
+					cmd.Process.Kill()
+					t.Fatalf("no project line: %q", all)
+				}
+			}
+			if !composetest.WaitFor(60*time.Second, func() bool {
+				return len(composetest.Leftovers(t, project)) > 0
+			}) {
+				t.Fatal("the project never started")
+			}
+			time.Sleep(500 * time.Millisecond) // well inside the readiness wait
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				for l := range lines {
+					all = append(all, l)
+				}
+				done <- cmd.Wait()
+			}()
+			select {
+			case <-done:
+			case <-time.After(90 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("apigate did not stop within 90s of the signal")
+			}
+			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+				t.Errorf("exit %d, want 130; stderr: %q", code, all)
+			}
+			if !strings.Contains(strings.Join(all, "\n"), "interrupted") {
+				t.Errorf("stderr does not say it was interrupted: %q", all)
+			}
+			composetest.AssertGone(t, project)
+		})
+	}
+}
