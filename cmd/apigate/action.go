@@ -326,17 +326,23 @@ func readReport(path string) (*finding.Report, error) {
 	return &rep, nil
 }
 
-// relativizeLocations rewrites finding locations, which are relative to the working
-// directory, to paths relative to the repository root (the workspace), as code scanning
-// and annotations expect.
+// relativizeLocations makes every finding location relative to the repository root (the
+// workspace), as code scanning and annotations expect. The scan writes them relative to
+// the root already; a path that exists only relative to the working directory is
+// rewritten.
 func relativizeLocations(rep *finding.Report, workspace string) {
 	for i := range rep.Findings {
 		l := rep.Findings[i].Location
 		if l == nil || l.File == "" || strings.Contains(l.File, "://") {
 			continue
 		}
-		if p := repoRelative(l.File, workspace); p != "" {
-			l.File = p
+		if !filepath.IsAbs(l.File) && ghaction.Exists(filepath.Join(workspace, l.File)) {
+			continue
+		}
+		if ghaction.Exists(l.File) {
+			if p := repoRelative(l.File, workspace); p != "" {
+				l.File = p
+			}
 		}
 	}
 }

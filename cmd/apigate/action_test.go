@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -377,5 +378,45 @@ func TestActionBadInputs(t *testing.T) {
 	r.step()
 	if r.code != exitUsage {
 		t.Errorf("bad boolean: exit %d", r.code)
+	}
+}
+
+func TestActionAnchorsToOpenAPILines(t *testing.T) {
+	fake := newFakeGitHub(t)
+	r := newRunner(t, fake, actionDemo(t))
+	r.inputs["FAIL-ON"] = "none"
+	r.step()
+	data, err := os.ReadFile(filepath.Join(r.workspace, "apigate.sarif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Runs []struct {
+			Results []struct {
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	operationLines := 0
+	for _, res := range doc.Runs[0].Results {
+		pl := res.Locations[0].PhysicalLocation
+		if pl.ArtifactLocation.URI == "api/openapi.yaml" && pl.Region.StartLine > 1 {
+			operationLines++
+		}
+	}
+	if operationLines == 0 {
+		t.Errorf("no result is anchored to an operation's line in api/openapi.yaml")
+	}
+	if !regexp.MustCompile(`(?m)^::(error|warning) file=api/openapi.yaml,line=([2-9]|\d\d+),`).
+		MatchString(r.stdout.String()) {
+		t.Errorf("no annotation on an operation line:\n%s", r.stdout.String())
 	}
 }
