@@ -190,7 +190,8 @@ func (r *logRun) failedLogins(ctx context.Context) {
 		if err == nil && pw.ex == nil {
 			pw.ex = ex
 		}
-		if err == nil && (ex.Status == 401 || ex.Status == 403) {
+		// 429 is a refused login too (authn_login_fail_max): it needs a trace as much.
+		if err == nil && (ex.Status == 401 || ex.Status == 403 || ex.Status == 429) {
 			r.record("failed login", rid, ex, nil)
 		}
 	}

@@ -176,6 +176,9 @@ func (r *logRun) judge(raw []target.LogLine) Verdict {
 	if leaked == 0 {
 		reasons = append(reasons, fmt.Sprintf("none of the %d canary secrets sent (password, "+
 			"token, API key, cookie, card number) appears in the logs", sent))
+	} else {
+		reasons = append(reasons, fmt.Sprintf("%d of the %d canary secrets sent appear in the logs",
+			leaked, sent))
 	}
 
 	// Auth failures: each event needs a correlated line.
@@ -208,7 +211,14 @@ func (r *logRun) judge(raw []target.LogLine) Verdict {
 		}
 		fs = append(fs, f)
 	}
+	missing := 0
+	for _, k := range kinds {
+		missing += len(unlogged[k])
+	}
 	switch {
+	case missing > 0:
+		reasons = append(reasons, fmt.Sprintf("%d of %d provoked auth failures (%s) left no "+
+			"trace in the logs", missing, len(r.events), r.kindList()))
 	case len(r.events) == 0:
 		reasons = append(reasons, "no authentication failure could be provoked")
 	case len(kinds) == 0 && access == 0:
@@ -223,6 +233,7 @@ func (r *logRun) judge(raw []target.LogLine) Verdict {
 	// Injection: a line carrying the forged text without the text that preceded the CR/LF.
 	if f, ok := r.forgedLine(lines); ok {
 		fs = append(fs, f)
+		reasons = append(reasons, "CR/LF in a username forged a separate log line")
 	} else if r.injEx != nil {
 		reasons = append(reasons, "CR/LF in the username and User-Agent forged no log line")
 	}

@@ -298,7 +298,7 @@ func (s *Session) burstPart(ctx context.Context) partVerdict {
 	}
 	if first, lowest, ok := advertisedDecrease(r.states); ok {
 		return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
-			"burst of %d requests to %s in %.1fs was not refused, but the service advertises a "+
+			"burst of %d requests to %s in %.2fs was not refused, but the service advertises a "+
 				"limit whose remaining quota went down from %d to %d (%s)",
 			r.sent, where, secs, first.Remaining, lowest.Remaining, lowest)}
 	}
@@ -319,7 +319,7 @@ func (s *Session) burstPart(ctx context.Context) partVerdict {
 	if expensivePath(e.path) {
 		sev = finding.SeverityMedium
 	}
-	title := fmt.Sprintf("No rate limit observed at %d requests in %.1fs on GET %s", r.sent, secs, e.path)
+	title := fmt.Sprintf("No rate limit observed at %d requests in %.2fs on GET %s", r.sent, secs, e.path)
 	detail := fmt.Sprintf("All %d requests (concurrency %d) answered 2xx with no 429 and no "+
 		"RateLimit or X-RateLimit headers; a limit above %d requests may still exist.",
 		r.sent, burstConcurrency, r.sent)
@@ -327,7 +327,7 @@ func (s *Session) burstPart(ctx context.Context) partVerdict {
 	f := s.NewFinding(rule, e.op, r.last, finding.ConfidenceMedium, title, excerpt, detail)
 	f.Severity = sev
 	return partVerdict{status: finding.StatusFail, findings: []finding.Finding{f},
-		reason: fmt.Sprintf("no throttling observed at %d requests in %.1fs to %s", r.sent, secs, where)}
+		reason: fmt.Sprintf("no throttling observed at %d requests in %.2fs to %s", r.sent, secs, where)}
 }
 
 // expensivePath reports endpoints whose abuse costs more than a read: search, export, etc.
@@ -345,7 +345,7 @@ func expensivePath(p string) bool {
 // honoured, and whether the limit can be bypassed.
 func (s *Session) throttledBurst(ctx context.Context, e *burstEndpoint, r *burstResult, where string) partVerdict {
 	ex := r.throttled
-	reason := fmt.Sprintf("throttled (HTTP %d) after %d requests to %s in %.1fs",
+	reason := fmt.Sprintf("throttled (HTTP %d) after %d requests to %s in %.2fs",
 		ex.Status, r.throttleAt, where, r.elapsed.Seconds())
 	var fs []finding.Finding
 	ra := ex.Header.Get("Retry-After")

@@ -139,10 +139,16 @@ func slowedDown(d []time.Duration) bool {
 // client-IP header. An answer like the first ordinary failure (not throttled, no lockout)
 // means the counter is keyed on the header, so an attacker resets it at will.
 func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.Exchange, reason string) partVerdict {
+	// The answer to an ordinary wrong password; when even the first attempt was refused,
+	// any plain 401 or 403 shows the counter was reset.
+	ordinary := func(st int) bool { return st == first.Status }
+	if isThrottle(first) || lockedOut(first, first) {
+		ordinary = func(st int) bool { return st == 401 || st == 403 }
+	}
 	for _, v := range bypassVariants(l.Path, s.Canary)[:3] {
 		ex, err := l.Send(ctx, s, "apigate-wrong-"+s.Canary+"-bypass", v.header)
-		if err != nil || ex.Status == 0 || isThrottle(ex) || lockedOut(first, ex) ||
-			ex.Status != first.Status {
+		if err != nil || ex.Status == 0 || isThrottle(ex) || hasLockoutWord(ex.Body) ||
+			ex.Status == http.StatusLocked || !ordinary(ex.Status) {
 			continue
 		}
 		excerpt := HeaderExcerpt(&httpx.Exchange{Header: v.header}, "X-Forwarded-For",

@@ -149,6 +149,21 @@ func TestRateLimit(t *testing.T) {
 			reasonHas: "at attempt 6, but bypassed with X-Forwarded-For",
 		},
 		{
+			name:  "login refused from the first attempt but served with a forged IP is a bypass",
+			items: rlThrottleAfter(12, "30"),
+			login: func(n int, w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("X-Forwarded-For") == "" {
+					w.Header().Set("Retry-After", "300")
+					w.WriteHeader(http.StatusTooManyRequests)
+					return
+				}
+				rlWrongPassword(n, w, r)
+			},
+			ids: []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
+			want: finding.StatusFail, rules: []string{"rate-limit-bypass"},
+			reasonHas: "at attempt 1 (from the first attempt",
+		},
+		{
 			name: "trap: limit above the burst but advertised with decreasing remaining passes",
 			items: func(n int, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("RateLimit-Policy", `"hourly";q=1000;w=3600`)

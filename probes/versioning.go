@@ -218,7 +218,7 @@ func (c *versionCtx) oldVersions(ctx context.Context) int {
 	}
 	if len(pairs) > 0 {
 		c.note("compared %d versioned operations with older versions: %d older versions live, "+
-			"%d gone (404/410), %d redirect to the current one, %d indistinguishable from a "+
+			"%d not served (non-2xx), %d redirect to the current one, %d indistinguishable from a "+
 			"/v999/ catch-all", len(pairs), live, gone, redirects, catchAll)
 	}
 	return len(pairs)
