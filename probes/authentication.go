@@ -310,10 +310,8 @@ func credentialHeaders(id *target.Identity, tok string) http.Header {
 
 // testRead sends a read operation with valid, no and malformed credentials.
 func (a *authRun) testRead(op *target.Operation) {
-	path := op.Path
+	path, ok := a.pr.Resolve(a.ctx, op)
 	if len(PathParams(op.Path)) > 0 {
-		var ok bool
-		path, ok = a.pr.Resolve(a.ctx, op)
 		if !ok && a.id != nil {
 			a.untested = append(a.untested, op.Method+" "+op.Path+" (no existing object to read)")
 			return
@@ -395,7 +393,7 @@ func (a *authRun) missingFinding(op *target.Operation, ex *httpx.Exchange, r Rul
 	conf finding.Confidence, why string) finding.Finding {
 	f := a.s.NewFinding(r, op, ex, conf,
 		fmt.Sprintf("%s %s answers with %s", op.Method, op.Path, form),
-		Truncate(string(ex.Body), 400),
+		safeExcerpt(ex.Body, 400),
 		fmt.Sprintf("Sent with %s, the operation answered %s.", form, why))
 	if !isSafeMethod(op.Method) || strings.Contains(strings.ToLower(op.Path), "admin") {
 		f.Severity = finding.SeverityCritical
@@ -434,7 +432,7 @@ func (a *authRun) testJWT() {
 		a.sigBroken = true
 		a.findings = append(a.findings, a.s.NewFinding(RuleJWTSignature, b0.op, ex,
 			finding.ConfidenceHigh, "JWT signature not verified: a token with a changed signature byte is accepted",
-			Truncate(string(ex.Body), 300),
+			safeExcerpt(ex.Body, 300),
 			"One byte of the token's signature was changed and the server still answered "+why+
 				"; forged tokens are accepted, so the other JWT variants were skipped."))
 		a.weakSecret(tok, b0)
@@ -470,7 +468,7 @@ func (a *authRun) testJWT() {
 				reported[v.rule.ID] = true
 				a.findings = append(a.findings, a.s.NewFinding(v.rule, b.op, ex, finding.ConfidenceHigh,
 					fmt.Sprintf("%s %s accepts a JWT with %s", b.op.Method, b.op.Path, v.name),
-					Truncate(string(ex.Body), 300),
+					safeExcerpt(ex.Body, 300),
 					fmt.Sprintf("The identity's token was re-sent with %s; the server answered %s.", v.name, why)))
 			} else if out == outInconclusive {
 				a.unclear = append(a.unclear, fmt.Sprintf("%s %s with a JWT with %s: %s",
@@ -526,7 +524,7 @@ func (a *authRun) weakSecret(tok *jwt, b authBaseline) {
 	if out, why := judgeAuth(ex, b.ex); out == outAccepted {
 		a.findings = append(a.findings, a.s.NewFinding(RuleJWTExpired, b.op, ex, finding.ConfidenceHigh,
 			fmt.Sprintf("%s %s accepts a correctly signed token that expired an hour ago", b.op.Method, b.op.Path),
-			Truncate(string(ex.Body), 300),
+			safeExcerpt(ex.Body, 300),
 			"A token signed with the guessed key and exp one hour in the past was answered "+why+"."))
 	}
 }

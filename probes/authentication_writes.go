@@ -190,7 +190,7 @@ func (a *authRun) loginChecks() {
 		}
 		a.findings = append(a.findings, a.s.NewFinding(RuleLoginWrongPassword, op, ex,
 			finding.ConfidenceHigh, fmt.Sprintf("Login as %s succeeds with a wrong password", id.Name),
-			Truncate(string(ex.Body), 300),
+			safeExcerpt(ex.Body, 300),
 			fmt.Sprintf("The login of %s was sent with a made-up password and answered %d with a credential.",
 				id.Name, ex.Status)))
 	}

@@ -202,3 +202,17 @@ func TestCardNumbers(t *testing.T) {
 		}
 	}
 }
+
+func TestSafeExcerptMasksSecrets(t *testing.T) {
+	body := `{"id":2,"name":"apg-marker","password_hash":"$2b$12$abcdefghijklmnopqrstuuMZKvWCuVVcXq0Fh1D5xhS6t8hhYVVGC","api_key":"sk_live_4eC39HqLyjWDarjtT1zdp7dc"}`
+	got := safeExcerpt([]byte(body), 600)
+	if strings.Contains(got, "uuMZKvWC") || strings.Contains(got, "4eC39HqL") {
+		t.Errorf("secret left in excerpt: %s", got)
+	}
+	if !strings.Contains(got, "apg-marker") || !strings.Contains(got, `"id":2`) {
+		t.Errorf("ordinary values lost: %s", got)
+	}
+	if safeExcerpt([]byte("plain text"), 5) != "plain…" {
+		t.Errorf("non-JSON not kept")
+	}
+}

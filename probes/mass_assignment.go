@@ -429,7 +429,12 @@ func (m *massRun) report(op *target.Operation, ex, back *httpx.Exchange, reader 
 	}
 	sent, _ := json.Marshal(val)
 	was, _ := json.Marshal(old)
-	excerpt := fmt.Sprintf("sent: {%q: %s}\nread back: %s", field, sent, Truncate(string(back.Body), 300))
+	var stored []byte
+	if obj := decodeObject(back.Body); obj != nil {
+		stored, _ = json.Marshal(obj[field])
+	}
+	excerpt := fmt.Sprintf("sent:      {%q: %s}\nread back: {%q: %s}\nobject:    %s",
+		field, sent, field, stored, safeExcerpt(back.Body, 300))
 	f := m.s.NewFinding(rule, op, ex, finding.ConfidenceHigh,
 		fmt.Sprintf("%s %s stores %q from the request body", op.Method, op.Path, field),
 		excerpt,

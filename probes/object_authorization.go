@@ -144,7 +144,7 @@ func (br *bolaRun) resource(r *resource, n int) {
 	if conf, why := judgeBOLARead(rBA, rAA, rBB, rBx, mA); conf != "" {
 		br.findings = append(br.findings, s.NewFinding(RuleBOLARead, r.Read, rBA, conf,
 			fmt.Sprintf("%s can read %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
-			Truncate(string(rBA.Body), 400),
+			safeExcerpt(rBA.Body, 400),
 			fmt.Sprintf("%s created %s %s; %s requested it with its own credentials and got %d, %s.",
 				br.a.Name, r.Singular(), oa.ID, br.b.Name, rBA.Status, why)))
 	}
@@ -168,7 +168,7 @@ func (br *bolaRun) resource(r *resource, n int) {
 				br.findings = append(br.findings, s.NewFinding(RuleBOLADelete, r.Delete, ex,
 					finding.ConfidenceHigh,
 					fmt.Sprintf("%s can delete %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
-					Truncate(string(ex.Body), 200),
+					safeExcerpt(ex.Body, 200),
 					fmt.Sprintf("%s deleted %s's %s %s (answer %d); %s then got %d reading it.",
 						br.b.Name, br.a.Name, r.Singular(), oa.ID, ex.Status, br.a.Name, back.Status)))
 			}
@@ -186,7 +186,7 @@ func (br *bolaRun) resource(r *resource, n int) {
 				br.findings = append(br.findings, s.NewFinding(RuleBOLAUseAfterFree, r.Read, back,
 					finding.ConfidenceHigh,
 					fmt.Sprintf("Deleted %s is still served", r.Singular()),
-					Truncate(string(back.Body), 300),
+					safeExcerpt(back.Body, 300),
 					fmt.Sprintf("%s deleted its %s %s (answer %d) and could still read it with %d.",
 						br.a.Name, r.Singular(), oa.ID, ex.Status, back.Status)))
 			}
@@ -262,7 +262,7 @@ func (br *bolaRun) tryUpdate(r *resource, up *target.Operation, oa *object, path
 	_, _ = s.Send(ctx, br.a, up.Method, r.ItemPath(up, oa.ID), updateBody(up, oa, field, oa.Marker), nil)
 	return s.NewFinding(RuleBOLAWrite, up, ex, finding.ConfidenceHigh,
 		fmt.Sprintf("%s can change %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
-		fmt.Sprintf("%s read back: %s", br.a.Name, Truncate(string(back.Body), 300)),
+		fmt.Sprintf("%s read back: %s", br.a.Name, safeExcerpt(back.Body, 300)),
 		fmt.Sprintf("%s set %q of %s's %s %s to %q (answer %d); %s then read the new value back.",
 			br.b.Name, field, br.a.Name, r.Singular(), oa.ID, changed, ex.Status, br.a.Name)), true
 }

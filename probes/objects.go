@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -268,7 +269,22 @@ func (pr *pathResolver) Resolve(ctx context.Context, op *target.Operation) (stri
 		}
 		vals[name] = v
 	}
-	return FillPath(op, vals), ok
+	return withRequiredQuery(op, FillPath(op, vals)), ok
+}
+
+// withRequiredQuery appends the operation's required query parameters with example values, so a
+// search that needs ?q= is not refused for a missing parameter.
+func withRequiredQuery(op *target.Operation, path string) string {
+	q := url.Values{}
+	for _, p := range op.Params {
+		if p.In == "query" && p.Required {
+			q.Set(p.Name, fmt.Sprint(Example(p.Schema, p.Name)))
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
 func (pr *pathResolver) firstID(ctx context.Context, key, path string) string {

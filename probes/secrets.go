@@ -356,3 +356,40 @@ func maskPrefix(s string, n int) string {
 func maskAll(s string) string {
 	return "(" + strconv.Itoa(len(s)) + " characters, hidden)"
 }
+
+// safeExcerpt renders a response body for evidence with every value the exposure scanner
+// recognises masked, so that findings of other checks do not repeat the target's secrets
+// (a password hash that happens to be in the object, an API key). Non-JSON stays as it is.
+func safeExcerpt(body []byte, n int) string {
+	d := json.NewDecoder(strings.NewReader(string(body)))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return Truncate(string(body), n)
+	}
+	v = maskTree("", v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Truncate(string(body), n)
+	}
+	return Truncate(string(b), n)
+}
+
+func maskTree(key string, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = maskTree(k, e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = maskTree(key, e)
+		}
+		return x
+	}
+	if h, ok := classify(key, v, scanOptions{}, nil); ok {
+		return h.Shown
+	}
+	return v
+}
