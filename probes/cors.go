@@ -177,7 +177,7 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 			continue
 		}
 		r.routes++
-		dynamic := false
+		dynamic, echoed := false, false
 	variants:
 		for _, v := range variants {
 			ex, err := r.get(ctx, id, path, v.origin)
@@ -196,9 +196,10 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 				r.add(*v.rule, corsHit{op: op, ex: ex, variant: v.name, creds: creds,
 					authed: id != nil, sev: r.grade(*v.rule, creds, id != nil)})
 				r.checkVary(op, ex)
-				if v.rule == &RuleCORSReflected {
-					break variants // everything is echoed here: look-alikes prove nothing more
-				}
+				echoed = echoed || v.rule == &RuleCORSReflected
+			}
+			if echoed && v.rule == &RuleCORSNull {
+				break variants // everything is echoed here: look-alikes prove nothing more
 			}
 		}
 		// An origin decision that differs between the own origin and others must vary.

@@ -63,13 +63,16 @@ func TestCORS(t *testing.T) {
 	}{
 		{name: "reflected origin with credentials and cookie auth is high",
 			policy: reflect(true), ids: []*target.Identity{cookieIdentity()},
-			want: map[string]finding.Severity{RuleCORSReflected.ID: finding.SeverityHigh}},
+			want: map[string]finding.Severity{RuleCORSReflected.ID: finding.SeverityHigh,
+				RuleCORSNull.ID: finding.SeverityHigh}},
 		{name: "reflected origin with credentials on a bearer API is lowered to medium",
 			policy: reflect(true), ids: []*target.Identity{bearer("alice", "tok-alice-123")},
-			want: map[string]finding.Severity{RuleCORSReflected.ID: finding.SeverityMedium}},
+			want: map[string]finding.Severity{RuleCORSReflected.ID: finding.SeverityMedium,
+				RuleCORSNull.ID: finding.SeverityMedium}},
 		{name: "reflected origin without credentials on public data is low",
 			policy: reflect(false),
-			want:   map[string]finding.Severity{RuleCORSReflected.ID: finding.SeverityLow}},
+			want: map[string]finding.Severity{RuleCORSReflected.ID: finding.SeverityLow,
+				RuleCORSNull.ID: finding.SeverityLow}},
 		{name: "wildcard without credentials on a public catalogue passes",
 			policy: func(h http.Header, _ *http.Request, _ string) {
 				h.Set("Access-Control-Allow-Origin", "*")

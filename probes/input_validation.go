@@ -225,7 +225,7 @@ func (r *inputRun) testOp(ctx context.Context, op *target.Operation, id *target.
 	}
 	if slowEx != nil {
 		detail := fmt.Sprintf("%s took %s where the valid request took %s.",
-			capitalize(slowMu.name), durationText(slowEx), roundDur(base.Duration))
+			"A request with "+slowMu.name, durationText(slowEx), roundDur(base.Duration))
 		excerpt := fmt.Sprintf("baseline %s, %s: %s", roundDur(base.Duration),
 			slowMu.name, durationText(slowEx))
 		r.findings = append(r.findings, r.s.NewFinding(RuleInputSlow, op, slowEx,
@@ -288,7 +288,7 @@ func errText(err error) string {
 func (r *inputRun) confirmStored(ctx context.Context, op *target.Operation, id *target.Identity,
 	m mutation, ex *httpx.Exchange, vals map[string]string) (finding.Finding, bool) {
 	readPath := r.readBackPath(op, ex, vals)
-	if readPath == "" || (m.stored == nil && !strings.HasPrefix(m.name, "required field")) {
+	if readPath == "" || (m.stored == nil && !m.missing) {
 		r.unproven++
 		return finding.Finding{}, false
 	}
@@ -314,7 +314,7 @@ func (r *inputRun) confirmStored(ctx context.Context, op *target.Operation, id *
 		return finding.Finding{}, false
 	}
 	detail := fmt.Sprintf("%s was accepted with %d and read back from GET %s.",
-		capitalize(m.name), ex.Status, readPath)
+		"A request with "+m.name, ex.Status, readPath)
 	f := r.s.NewFinding(RuleInputAccepted, op, ex, finding.ConfidenceHigh, "", proof, detail)
 	if m.class == "range" || m.class == "type" {
 		f.Severity = finding.SeverityMedium

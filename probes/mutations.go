@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/apigate/apigate/internal/target"
@@ -26,6 +27,8 @@ type mutation struct {
 	violates bool
 	// large marks oversized input, whose latency is compared with the baseline's.
 	large bool
+	// missing marks a required field left out: the read-back looks for its absence.
+	missing bool
 }
 
 // longString is the size of the "very long string" mutation: large enough to find missing
@@ -107,6 +110,22 @@ func valueMutations(sc *target.Schema) []valueMutation {
 	return out
 }
 
+// showValue renders a mutated value compactly for a report: long strings are cut, bytes
+// that are not printable are escaped.
+func showValue(v any) string {
+	switch x := v.(type) {
+	case rawValue:
+		q := strconv.Quote(string(x))
+		return q[1 : len(q)-1]
+	case string:
+		if len(x) > 24 {
+			return fmt.Sprintf("%q", x[:12]+"…")
+		}
+		return fmt.Sprintf("%q", x)
+	}
+	return string(mustJSON(v))
+}
+
 // formatViolations are values that break a string format.
 var formatViolations = map[string]string{
 	"email":     "apigate-not-an-email",
@@ -164,8 +183,9 @@ func bodyMutations(op *target.Operation, path string, valid map[string]any) []mu
 		sort.Strings(req)
 		m := copyMap(valid)
 		delete(m, req[0])
-		out = append(out, mutation{class: "structure", name: "required field " + req[0] +
-			" missing", field: req[0], path: path, body: encodeBody(m), ctype: ct, violates: true})
+		out = append(out, mutation{class: "structure", name: "no " + req[0] +
+			" (a required field)", field: req[0], path: path, body: encodeBody(m), ctype: ct,
+			violates: true, missing: true})
 	}
 	if sc.AdditionalProperties != nil && !*sc.AdditionalProperties {
 		m := copyMap(valid)
@@ -185,7 +205,8 @@ func bodyMutations(op *target.Operation, path string, valid map[string]any) []mu
 		for _, vm := range valueMutations(sc.Properties[name]) {
 			m := copyMap(valid)
 			m[name] = vm.value
-			mu := mutation{class: vm.class, name: vm.name + " in " + name, field: name,
+			mu := mutation{class: vm.class, name: name + " = " + showValue(vm.value) + " (" +
+				vm.name + ")", field: name,
 				path: path, body: encodeBody(m), ctype: ct, violates: vm.violates, large: vm.large}
 			if _, raw := vm.value.(rawValue); !raw && vm.value != nil {
 				mu.stored = vm.value
@@ -216,8 +237,9 @@ func paramMutations(op *target.Operation, vals map[string]string, body []byte, c
 			} else {
 				path = FillPath(op, vals) + "?" + p.Name + "=" + s
 			}
-			out = append(out, mutation{class: vm.class, name: vm.name + " in parameter " +
-				p.Name, field: p.Name, path: path, body: body, ctype: ct})
+			out = append(out, mutation{class: vm.class, name: "parameter " + p.Name + " = " +
+				showValue(vm.value) + " (" + vm.name + ")", field: p.Name, path: path,
+				body: body, ctype: ct})
 		}
 	}
 	return out

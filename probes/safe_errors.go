@@ -110,7 +110,14 @@ type errorRun struct {
 	seen     map[string]bool // rule + operation already reported
 	sent     int
 	server5x int
-	all      []*httpx.Exchange
+	// clean and junk hold every answer, split by whether the request was a valid baseline;
+	// banners are reported from a clean one, so the finding's path is the operation's.
+	clean, junk []noted
+}
+
+type noted struct {
+	op *target.Operation
+	ex *httpx.Exchange
 }
 
 func (p safeErrors) Run(ctx context.Context, s *Session) Verdict {
@@ -125,7 +132,9 @@ func (p safeErrors) Run(ctx context.Context, s *Session) Verdict {
 		var baseline *httpx.Exchange
 		if op.Method == "GET" {
 			baseline, _ = s.Send(ctx, id, "GET", FillPath(op, nil), nil, nil)
-			r.note(baseline)
+			if baseline != nil && baseline.Status != 0 {
+				r.clean = append(r.clean, noted{op, baseline})
+			}
 		}
 		ts := errorTriggers(s, op)
 		if !methodTried[op.Path] {
@@ -263,10 +272,10 @@ func (r *errorRun) try(ctx context.Context, id *target.Identity, op *target.Oper
 	}
 	ex, _ := r.s.Send(ctx, id, t.method, t.path, body, h)
 	r.sent++
-	r.note(ex)
 	if ex == nil || ex.Status == 0 {
 		return
 	}
+	r.junk = append(r.junk, noted{op, ex})
 	before := len(r.findings)
 	defer func() {
 		if ex.Status >= 500 && ex.Status != 502 && ex.Status != 503 && ex.Status != 504 &&
@@ -303,12 +312,6 @@ func (r *errorRun) try(ctx context.Context, id *target.Identity, op *target.Oper
 			f.Path = "/{unknown-route}" // the random route would change the fingerprint every run
 		}
 		r.findings = append(r.findings, f)
-	}
-}
-
-func (r *errorRun) note(ex *httpx.Exchange) {
-	if ex != nil && ex.Status != 0 {
-		r.all = append(r.all, ex)
 	}
 }
 
@@ -360,16 +363,20 @@ var versionHeaders = []versionHeader{
 // versionHeaders reports each disclosing header once, with the first response carrying it.
 func (r *errorRun) versionHeaders() {
 	for _, vh := range versionHeaders {
-		for _, ex := range r.all {
+		for _, n := range append(append([]noted(nil), r.clean...), r.junk...) {
+			ex := n.ex
 			v := strings.TrimSpace(ex.Header.Get(vh.name))
 			if v == "" || (vh.value != nil && !vh.value.MatchString(v)) {
 				continue
 			}
 			detail := fmt.Sprintf("The %s header names the software behind the API (%s).",
 				vh.name, Truncate(v, 80))
-			r.findings = append(r.findings, r.s.NewFinding(RuleErrorsVersionHeader, nil, ex,
-				finding.ConfidenceHigh, "Version banner in the "+vh.name+" header",
-				HeaderExcerpt(ex, vh.name), detail))
+			f := r.s.NewFinding(RuleErrorsVersionHeader, n.op, ex, finding.ConfidenceHigh,
+				"Version banner in the "+vh.name+" header", HeaderExcerpt(ex, vh.name), detail)
+			if n.op == nil {
+				f.Path = "/{unknown-route}"
+			}
+			r.findings = append(r.findings, f)
 			break
 		}
 	}

@@ -145,6 +145,9 @@ func TestSafeErrors(t *testing.T) {
 				if f.Path == "/openapi.json" {
 					t.Errorf("a documentation route was judged")
 				}
+				if strings.Contains(f.Path, "%") || strings.Contains(f.Path, "apigate-") {
+					t.Errorf("finding path %q is a payload, not an operation template", f.Path)
+				}
 			}
 		})
 	}
