@@ -187,6 +187,10 @@ func errorOps(s *Session) []*target.Operation {
 	return ops
 }
 
+// longErrorString is the length of the overlong values: long enough to overflow fixed
+// buffers and column sizes, short enough for any URL length limit a proxy enforces.
+const longErrorString = 6000
+
 // sqlBreaker is placed in strings: a quote of each kind, a parenthesis and a comment.
 const sqlBreaker = `'")--`
 
@@ -213,8 +217,12 @@ func errorTriggers(s *Session, op *target.Operation) []trigger {
 		}
 	}
 	if len(query) > 0 {
-		ts = append(ts, trigger{what: "quotes in query parameters", method: op.Method,
-			path: path + "?" + strings.Join(query, "&")})
+		first, _, _ := strings.Cut(query[0], "=")
+		ts = append(ts,
+			trigger{what: "quotes in query parameters", method: op.Method,
+				path: path + "?" + strings.Join(query, "&")},
+			trigger{what: "a very long query value", method: op.Method,
+				path: path + "?" + first + "=" + strings.Repeat("A", longErrorString)})
 	}
 	if op.RequestBody != nil {
 		ex := Example(op.RequestBody, "")
@@ -232,6 +240,13 @@ func errorTriggers(s *Session, op *target.Operation) []trigger {
 				body: mustJSON(mapScalars(ex, func(v any) any {
 					if _, ok := v.(string); ok {
 						return sqlBreaker + " " + s.Canary
+					}
+					return v
+				})), ctype: "application/json"},
+			trigger{what: "a very long string in every string field", method: op.Method,
+				path: path, body: mustJSON(mapScalars(ex, func(v any) any {
+					if _, ok := v.(string); ok {
+						return strings.Repeat("A", longErrorString)
 					}
 					return v
 				})), ctype: "application/json"},

@@ -93,6 +93,16 @@ func TestSafeErrors(t *testing.T) {
 				}
 				return false
 			}, rule: RuleErrorsDebugConsole.ID, sev: finding.SeverityCritical},
+		{name: "java stack trace on a very long query value fires",
+			fail: func(w http.ResponseWriter, r *http.Request, _ string) bool {
+				if len(r.URL.Query().Get("q")) > 4000 {
+					w.Header().Set("Content-Type", "text/plain")
+					w.WriteHeader(500)
+					_, _ = io.WriteString(w, "java.lang.ArrayIndexOutOfBoundsException: 4096\n\tat com.shop.Search.run(Search.java:88)")
+					return true
+				}
+				return false
+			}, rule: RuleErrorsStackTrace.ID, sev: finding.SeverityMedium},
 		{name: "problem+json 500 with a generic detail passes",
 			fail: func(w http.ResponseWriter, r *http.Request, body string) bool {
 				if r.Method == "POST" {
