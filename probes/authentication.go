@@ -162,6 +162,28 @@ type authRun struct {
 	untested  []string // operations without a reference answer
 	forms     []string // the forms of bad credentials tried
 	sigBroken bool
+	// publicLike are undeclared operations that answer anonymous callers with the same
+	// impersonal data as the identity: treated as public, and named in the reason.
+	publicLike []string
+	// personalVals are the identity's own values (user name, e-mail), read once.
+	personalVals []string
+	learned      bool
+}
+
+// personal reports whether body carries the identity's own data, which marks an answer as
+// one that needed authentication even when the API description says nothing.
+func (a *authRun) personal(body []byte) bool {
+	if !a.learned {
+		a.learned = true
+		a.personalVals = personalValues(a.ctx, a.s, a.id)
+	}
+	low := strings.ToLower(string(body))
+	for _, v := range a.personalVals {
+		if strings.Contains(low, strings.ToLower(v)) {
+			return true
+		}
+	}
+	return false
 }
 
 type authBaseline struct {
@@ -352,6 +374,12 @@ func (a *authRun) testRead(op *target.Operation) {
 				finding.ConfidenceMedium, why+"; the API description says it needs authentication"))
 			worst = outAccepted
 			break
+		}
+		if out == outAccepted && op.Security == target.SecurityUnknown && !a.personal(base.Body) {
+			// Undeclared, and the same impersonal answer with or without credentials: a
+			// public route with optional authentication, as far as anyone can tell.
+			a.publicLike = append(a.publicLike, op.Method+" "+op.Path)
+			return
 		}
 		switch out {
 		case outAccepted:
@@ -567,8 +595,13 @@ func (a *authRun) verdict() Verdict {
 			len(a.findings), a.tested, strings.Join(a.forms, ", ")), a.findings...)
 	}
 	note := ""
+	if len(a.publicLike) > 0 {
+		note = fmt.Sprintf("; %d undeclared operation(s) answer anonymous callers with the same "+
+			"impersonal data and were treated as public (declare them in the API description "+
+			"or config): %s", len(a.publicLike), strings.Join(capList(a.publicLike, 3), ", "))
+	}
 	if len(a.untested) > 0 {
-		note = fmt.Sprintf("; %d operation(s) not tested: %s", len(a.untested),
+		note += fmt.Sprintf("; %d operation(s) not tested: %s", len(a.untested),
 			strings.Join(capList(a.untested, 3), "; "))
 	}
 	if len(a.unclear) > 0 {
@@ -576,7 +609,7 @@ func (a *authRun) verdict() Verdict {
 			len(a.unclear), strings.Join(capList(a.unclear, 3), "; "), note))
 	}
 	if a.refused == 0 {
-		return NotTested("no protected operation could be tested" + note)
+		return NotTested(strings.TrimPrefix("no protected operation could be tested"+note, "; "))
 	}
 	return Pass(fmt.Sprintf("tested %d protected operation(s) with %s; all refused%s",
 		a.refused, strings.Join(a.forms, ", "), note))

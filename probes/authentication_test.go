@@ -311,3 +311,49 @@ func TestJWTHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthenticationUndeclaredOperations checks the optional-auth trap: without a security
+// declaration, an anonymous answer counts as a bypass only when it carries the identity's
+// own data.
+func TestAuthenticationUndeclaredOperations(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/catalogue":
+			_, _ = w.Write([]byte(`[{"id":1,"name":"pen","price":2}]`))
+		case r.URL.Path == "/comments" && r.Method == http.MethodPost:
+			var b map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&b)
+			w.WriteHeader(201)
+			_ = json.NewEncoder(w).Encode(b)
+		case r.URL.Path == "/profile":
+			_, _ = w.Write([]byte(`{"username":"alice","email":"alice@example.com"}`))
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	id := bearer("alice", "tok-alice")
+	id.Login = &target.LoginInfo{Path: "/login", UsernameField: "username", PasswordField: "password",
+		Body: map[string]any{"username": "alice", "password": "x"}}
+	cases := []struct {
+		name string
+		ops  []string
+		want finding.Status
+	}{
+		{"public catalogue without declaration is treated as public", []string{"GET /catalogue"}, finding.StatusNotTested},
+		{"anonymous comment creation is not a finding", []string{"GET /catalogue", "POST /comments"}, finding.StatusNotTested},
+		{"the caller's own profile served anonymously is", []string{"GET /profile"}, finding.StatusFail},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newTestSession(t, srv.URL, &target.Target{Operations: testOps(c.ops...),
+				Identities: []*target.Identity{id}})
+			v := runTestProbe(t, NewAuthentication(), s)
+			wantStatus(t, v, c.want)
+			if c.want != finding.StatusFail && !strings.Contains(v.Reason, "treated as public") {
+				t.Errorf("reason does not name the public-looking routes: %s", v.Reason)
+			}
+		})
+	}
+}

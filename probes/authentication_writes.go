@@ -94,6 +94,16 @@ func (a *authRun) anonymousCreate(op *target.Operation, resources []*resource) {
 		a.countWrite(op, ex, "the object could not be found afterwards")
 		return
 	}
+	if op.Security != target.SecurityRequired {
+		// Anonymous creation is a feature of sign-up forms, comments and contact forms;
+		// without a declaration it is not evidence of a missing check.
+		a.publicLike = append(a.publicLike, op.Method+" "+op.Path)
+		a.tested--
+		if r != nil && a.id != nil {
+			a.s.deleteObject(a.ctx, a.id, r, &object{ID: extractID(ex, r)})
+		}
+		return
+	}
 	a.findings = append(a.findings, a.missingFinding(op, ex, RuleAuthMissing, "no credentials",
 		finding.ConfidenceHigh, fmt.Sprintf("%d and created an object carrying our marker", ex.Status)))
 	if r != nil && a.id != nil {

@@ -346,3 +346,41 @@ func meOp(ops []*target.Operation, method string) *target.Operation {
 }
 
 var meRoute = regexp.MustCompile(`(?i)/(me|self|whoami|profile|account|current[_-]?user|user)/?$`)
+
+// personalValues are an identity's own identifying strings: the user name it logs in with
+// and the e-mail addresses and names of its own record. An answer carrying them was made
+// for that identity.
+func personalValues(ctx context.Context, s *Session, id *target.Identity) []string {
+	if id == nil {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if len(v) >= 3 {
+			out = append(out, v)
+		}
+	}
+	if id.Login != nil {
+		if u, ok := id.Login.Body[id.Login.UsernameField].(string); ok {
+			add(u)
+		}
+	}
+	me := meOp(s.Target.Operations, http.MethodGet)
+	if me == nil || len(PathParams(me.Path)) > 0 {
+		return out
+	}
+	ex, err := s.Send(ctx, id, http.MethodGet, me.Path, nil, nil)
+	if err != nil || !Is2xx(ex.Status) {
+		return out
+	}
+	obj := decodeObject(ex.Body)
+	for _, k := range []string{"username", "user_name", "userName", "login", "email", "handle"} {
+		if v, ok := obj[k].(string); ok {
+			add(v)
+		}
+	}
+	for _, c := range contactValues(ex.Body) {
+		add(c)
+	}
+	return out
+}
