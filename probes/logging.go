@@ -176,9 +176,10 @@ func (r *logRun) record(kind, rid string, ex *httpx.Exchange, err error) {
 }
 
 // failedLogins sends three wrong passwords (the canary password) for the test user: the
-// hardened demo locks after five, so three leave room for the rate-limit probe.
+// hardened demo locks after five, so three leave room for other probes. It uses the last
+// identity: the authentication and rate-limit probes spend the first one's failures.
 func (r *logRun) failedLogins(ctx context.Context) {
-	l := findLogin(r.s)
+	l := findLogin(r.s, true)
 	if l == nil {
 		r.notes = append(r.notes, "no login to fail (no identity with a login, no login operation)")
 		return
@@ -236,7 +237,7 @@ func (r *logRun) invalidToken(ctx context.Context) {
 // line. Go refuses CR/LF in header values, so the User-Agent carries them URL-encoded.
 func (r *logRun) injection(ctx context.Context) {
 	r.forged = "authn_login_success user=admin forged-by-" + r.s.Canary
-	l := findLogin(r.s)
+	l := findLogin(r.s, true)
 	h, _ := r.header()
 	h.Set("User-Agent", r.ua+"%0d%0a"+r.forged)
 	if l == nil {

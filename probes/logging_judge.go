@@ -23,7 +23,20 @@ type logLine struct {
 // maxLogLineScan bounds how much of one log line is examined.
 const maxLogLineScan = 16 << 10
 
+// maxLogScan bounds the bytes of log examined in all: the most recent lines are kept, since
+// the probe's own traffic is the latest.
+const maxLogScan = 8 << 20
+
 func prepareLines(lines []target.LogLine) []logLine {
+	total, first := 0, 0
+	for i := len(lines) - 1; i >= 0; i-- {
+		total += min(len(lines[i].Text), maxLogLineScan)
+		if total > maxLogScan {
+			first = i + 1
+			break
+		}
+	}
+	lines = lines[first:]
 	out := make([]logLine, 0, len(lines))
 	for _, l := range lines {
 		text := l.Text
@@ -86,6 +99,9 @@ func secretForms(s string) []string {
 // containsID reports whether text contains the request id as a whole token ("x-1" does not
 // match inside "x-12").
 func containsID(text, id string) bool {
+	if id == "" {
+		return false
+	}
 	for i := 0; ; {
 		j := strings.Index(text[i:], id)
 		if j < 0 {

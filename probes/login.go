@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/apigate/apigate/internal/httpx"
@@ -55,11 +56,15 @@ func (l *loginTarget) Send(ctx context.Context, s *Session, password string, h h
 	return s.Send(ctx, nil, l.Method, l.Path, l.Body(password), h)
 }
 
-// findLogin returns how to send a failed login: the first identity with LoginInfo, else a
-// login operation from the API description with a username made from the canary. nil when
-// neither exists.
-func findLogin(s *Session) *loginTarget {
-	for _, id := range s.Target.Identities {
+// findLogin returns how to send a failed login: the first identity with LoginInfo (the last
+// one when last is set), else a login operation from the API description with a username
+// made from the canary. nil when neither exists.
+func findLogin(s *Session, last bool) *loginTarget {
+	ids := append([]*target.Identity(nil), s.Target.Identities...)
+	if last {
+		slices.Reverse(ids)
+	}
+	for _, id := range ids {
 		li := id.Login
 		if li == nil || li.PasswordField == "" || li.Path == "" {
 			continue

@@ -362,6 +362,11 @@ func (s *Session) throttledBurst(ctx context.Context, e *burstEndpoint, r *burst
 		reason += "; policy " + st.String()
 	}
 	bypass, note := s.tryBypass(ctx, e)
+	if d, ok := ParseRetryAfter(ra, time.Now()); ok && d >= 2*time.Second &&
+		strings.HasPrefix(note, "the limit had already lifted") {
+		note = fmt.Sprintf("Retry-After asked for %s but the next request was served at once",
+			d.Round(time.Second))
+	}
 	if bypass != nil {
 		fs = append(fs, *bypass)
 		reason += "; " + note

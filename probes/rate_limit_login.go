@@ -41,7 +41,7 @@ func lockedOut(first, ex *httpx.Exchange) bool {
 // growing delays or an advertised limit. It runs last in the scan because it may lock the
 // account.
 func (s *Session) loginPart(ctx context.Context) partVerdict {
-	l := findLogin(s)
+	l := findLogin(s, false)
 	if l == nil {
 		return partVerdict{status: finding.StatusNotTested, reason: "login brute force not " +
 			"tested: no identity logs in and the API description has no login operation"}

@@ -159,3 +159,22 @@ func FuzzParseRateLimit(f *testing.F) {
 		_, _ = ParseRetryAfter(rl, time.Unix(0, 0))
 	})
 }
+
+// FuzzStructuredField runs the Structured Field reader on arbitrary input as a list, a
+// dictionary and an item: no panic, and never more members than the bound.
+func FuzzStructuredField(f *testing.F) {
+	f.Add(`"a";q=1;w=2, ("b" c);d=?0, :AAEC:, @1688169599, -1.5`)
+	f.Add(`limit=100, remaining=50;w=1, reset`)
+	f.Add(`("unterminated`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if items, err := parseSFList(s); err == nil && len(items) > sfMaxMembers {
+			t.Fatalf("%d members", len(items))
+		}
+		if ms, err := parseSFDict(s); err == nil && len(ms) > sfMaxMembers {
+			t.Fatalf("%d members", len(ms))
+		}
+		if it, err := parseSFItem(s); err == nil && len(it.Params) > sfMaxMembers {
+			t.Fatalf("%d params", len(it.Params))
+		}
+	})
+}
