@@ -88,6 +88,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "apigate"
 	}
+	if cfg.Redactor == nil {
+		cfg.Redactor = NewRedactor()
+	}
 	s := &shared{cfg: cfg, budget: cfg.Budget, allowed: map[string]bool{}, scopes: map[string]*Stats{}}
 	for _, h := range cfg.AllowedHosts {
 		s.allowed[strings.ToLower(h)] = true
@@ -152,12 +155,7 @@ func (c *Client) Stats() *Stats { return c.stats }
 func (c *Client) Sent() int64 { return c.shared.sent.Load() }
 
 // Redactor returns the redactor of the client, never nil.
-func (c *Client) Redactor() *Redactor {
-	if c.shared.cfg.Redactor == nil {
-		c.shared.cfg.Redactor = NewRedactor()
-	}
-	return c.shared.cfg.Redactor
-}
+func (c *Client) Redactor() *Redactor { return c.shared.cfg.Redactor }
 
 // Allowed reports whether requests to u's host are allowed.
 func (c *Client) Allowed(u *url.URL) bool {
@@ -206,7 +204,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil {
-		ex.Err = fmt.Errorf("parse url: %w", err)
+		ex.Err = redactErr(c.Redactor(), fmt.Errorf("parse url: %w", err))
 		return ex, ex.Err
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -231,7 +229,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
 	if err != nil {
-		ex.Err = fmt.Errorf("build request: %w", err)
+		ex.Err = redactErr(c.Redactor(), fmt.Errorf("build request: %w", err))
 		return ex, ex.Err
 	}
 	for k, vs := range ex.ReqHeader {
@@ -253,8 +251,8 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	if err != nil {
 		c.stats.Errors.Add(1)
 		ex.Duration = time.Since(start)
-		ex.Err = err
-		return ex, err
+		ex.Err = redactErr(c.Redactor(), err)
+		return ex, ex.Err
 	}
 	defer resp.Body.Close()
 	ex.Status = resp.StatusCode
@@ -266,7 +264,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	if err != nil {
 		// A body cut short still tells the probe something: keep what arrived.
 		c.stats.Errors.Add(1)
-		ex.Err = fmt.Errorf("read body: %w", err)
+		ex.Err = redactErr(c.Redactor(), fmt.Errorf("read body: %w", err))
 	}
 	if resp.StatusCode == http.StatusTooManyRequests ||
 		(resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "") {
