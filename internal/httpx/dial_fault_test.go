@@ -13,7 +13,7 @@ func TestRefuseLinkLocal(t *testing.T) {
 		"169.254.170.2:80":     true,
 		"[fe80::1]:80":         true,
 		"[fe80::a9fe:a9fe]:80": true,
-		"224.0.0.251:5353":     false, // multicast but not link-local unicast/multicast range
+		"224.0.0.251:5353":     true, // link-local multicast
 		"127.0.0.1:8080":       false,
 		"[::1]:8080":           false,
 		"10.0.0.1:80":          false,
