@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -240,20 +239,21 @@ func executeScan(ctx context.Context, t *target.Target, o scanOptions, log *slog
 		return exitUsage, usagef("%v", err)
 	}
 
-	rep, scanErr := scan.Run(ctx, t, client, scan.Options{Version: version, Logger: log})
+	log = slog.New(httpx.RedactHandler(log.Handler(), red))
+	tr := newTracker(ctx)
+
+	rep, scanErr := scan.Run(ctx, t, client, scan.Options{Version: version, Logger: log, Tracker: tr})
 	if o.Accept != nil {
 		o.Accept(rep)
 	}
+	tr.Enter(scan.PhaseReport)
 	if err := writeReports(rep, o, stdout); err != nil {
 		return exitError, err
 	}
-	switch {
-	case scanErr == nil:
-	case errors.Is(scanErr, context.Canceled):
-		return exitInterrupted, errors.New("interrupted; the report above is incomplete")
-	case errors.Is(scanErr, context.DeadlineExceeded):
-		return exitError, fmt.Errorf("the run passed its --timeout of %s during probing", o.Timeout)
-	default:
+	if code, err, ok := stopped(ctx, tr, o.Timeout); ok {
+		return code, withIncomplete(err, scanErr)
+	}
+	if scanErr != nil {
 		return exitError, fmt.Errorf("scan failed: %w", scanErr)
 	}
 	if rep.AtOrAbove(threshold) > 0 {

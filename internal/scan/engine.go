@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/http"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,11 +42,39 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is written into the report.
 	Version string
+	// Tracker, when set, follows which checks are running, for timeout messages.
+	Tracker *Tracker
+	// Grace is how long probes may take to wind down once the context is done before the
+	// scan stops waiting for them. Default 3s.
+	Grace time.Duration
 }
+
+// Incomplete is the error of a scan that stopped before every check reached a verdict. It
+// wraps the cause (context.Canceled, context.DeadlineExceeded, ErrTargetDown).
+type Incomplete struct {
+	Err error
+	// Checks lists the checks left without a verdict (inconclusive), in checklist order.
+	Checks []finding.Check
+}
+
+func (e *Incomplete) Error() string {
+	if len(e.Checks) == 0 {
+		return e.Err.Error()
+	}
+	names := make([]string, len(e.Checks))
+	for i, c := range e.Checks {
+		names[i] = string(c)
+	}
+	return fmt.Sprintf("%v; checks that did not complete: %s", e.Err, strings.Join(names, ", "))
+}
+
+func (e *Incomplete) Unwrap() error { return e.Err }
 
 // Run probes t through c and returns the report. The error is non-nil when the scan itself
 // failed (cancelled, deadline, target down); the report then still holds what was learnt,
-// with every check that did not complete marked inconclusive.
+// with every check that did not complete marked inconclusive, and the error is an
+// *Incomplete naming them. Run returns within Options.Grace of ctx being done, even if a
+// probe ignores its context.
 func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (*finding.Report, error) {
 	log := opts.Logger
 	if log == nil {
@@ -59,12 +90,21 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 	if opts.Canary == "" {
 		opts.Canary = NewCanary()
 	}
+	if opts.Grace <= 0 {
+		opts.Grace = 3 * time.Second
+	}
+	opts.Tracker.Enter(PhaseProbe)
 	started := time.Now()
 	rep := &finding.Report{Tool: "apigate", Version: opts.Version, Target: t.Base.String(), Started: started.UTC()}
 	rep.Notes = append(rep.Notes, t.Limits...)
+	rep.Findings = []finding.Finding{}
 
-	if !alive(ctx, t, c) {
-		return rep, fmt.Errorf("%w: no HTTP answer from %s", ErrUnreachable, t.Base)
+	if err := alive(ctx, t, c); err != nil {
+		for _, p := range list {
+			rep.Checks = append(rep.Checks, finding.CheckResult{Check: p.Check(),
+				Status: finding.StatusNotTested, Reason: "did not run: the target never answered"})
+		}
+		return rep, fmt.Errorf("%w: no HTTP answer from %s: %w", ErrUnreachable, t.Base, err)
 	}
 
 	var early, late []probes.Probe
@@ -80,9 +120,15 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 	})
 
 	results := make(map[finding.Check]*outcome)
+	begun := make(map[finding.Check]bool)
 	var mu sync.Mutex
 	runOne := func(p probes.Probe) {
+		mu.Lock()
+		begun[p.Check()] = true
+		mu.Unlock()
+		opts.Tracker.started(p.Check())
 		o := runProbe(ctx, p, t, c, started, opts.Canary, log)
+		opts.Tracker.finished(p.Check())
 		mu.Lock()
 		results[p.Check()] = o
 		mu.Unlock()
@@ -90,37 +136,58 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 
 	sem := make(chan struct{}, opts.Concurrency)
 	var wg sync.WaitGroup
+launch:
 	for _, p := range early {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break launch
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			runOne(p)
 		}()
 	}
-	wg.Wait()
+	finished := wait(ctx, &wg, opts.Grace)
 	for _, p := range late {
-		if ctx.Err() != nil {
+		if !finished || ctx.Err() != nil {
 			break
 		}
-		runOne(p)
+		var one sync.WaitGroup
+		one.Add(1)
+		go func() {
+			defer one.Done()
+			runOne(p)
+		}()
+		finished = wait(ctx, &one, opts.Grace)
 	}
 
 	scanErr := ctx.Err()
-	if scanErr == nil && !alive(ctx, t, c) {
+	if scanErr == nil && alive(ctx, t, c) != nil {
 		scanErr = ErrTargetDown
 	}
 
+	mu.Lock()
+	done, abandoned := maps.Clone(results), maps.Clone(begun)
+	mu.Unlock()
+	var incomplete []finding.Check
 	for _, p := range list {
-		o, ok := results[p.Check()]
+		o, ok := done[p.Check()]
 		if !ok {
 			o = &outcome{v: probes.Inconclusive("did not run: the scan stopped first")}
+			if abandoned[p.Check()] {
+				o.v.Reason = "did not complete: still running when the scan stopped"
+			}
 		}
 		v := o.v
 		if scanErr != nil && v.Status == finding.StatusPass {
 			v.Status, v.Reason = finding.StatusInconclusive,
 				fmt.Sprintf("did not complete: %v", scanErr)
+		}
+		if scanErr != nil && v.Status == finding.StatusInconclusive {
+			incomplete = append(incomplete, p.Check())
 		}
 		rep.Checks = append(rep.Checks, finding.CheckResult{
 			Check: p.Check(), Status: v.Status, Reason: v.Reason, Requests: o.requests,
@@ -135,10 +202,35 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 	finding.Sort(rep.Findings)
 	rep.Requests = int(c.Sent())
 	rep.Duration = time.Since(started).Seconds()
-	if rep.Findings == nil {
-		rep.Findings = []finding.Finding{}
+	redactReport(rep, c.Redactor())
+	if scanErr != nil {
+		slices.SortFunc(incomplete, func(a, b finding.Check) int { return a.Number() - b.Number() })
+		return rep, &Incomplete{Err: scanErr, Checks: incomplete}
 	}
-	return rep, scanErr
+	return rep, nil
+}
+
+// wait waits for wg, or for ctx to be done and then at most grace more. It reports whether
+// everything finished.
+func wait(ctx context.Context, wg *sync.WaitGroup, grace time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		return false
+	}
 }
 
 type outcome struct {
@@ -167,40 +259,69 @@ func runProbe(ctx context.Context, p probes.Probe, t *target.Target, c *httpx.Cl
 
 	log.Debug("probe starting", "check", check)
 	s := &probes.Session{Target: t, Client: sc, Started: started, Canary: canary}
-	o.v = p.Run(ctx, s)
-	if o.v.Status == "" {
-		o.v.Status = finding.StatusInconclusive
-	}
-	if len(o.v.Findings) > 0 {
-		o.v.Status = finding.StatusFail
-	}
-	st := sc.Stats()
-	if o.v.Status == finding.StatusPass && check != finding.CheckRateLimit {
-		if n := st.Throttled.Load(); n > 0 {
-			o.v = probes.Inconclusive(fmt.Sprintf(
-				"the target throttled %d of this check's requests (429), so a pass cannot be claimed", n))
-		} else if n := st.Errors.Load(); n > 0 {
-			o.v = probes.Inconclusive(fmt.Sprintf(
-				"%d of this check's requests failed at the transport level (reset, timeout or cut body)", n))
-		}
-	}
+	o.v = correct(check, p.Run(ctx, s), sc.Stats(), log)
 	return o
 }
 
-// alive tells whether the target still answers anything at all over HTTP.
-func alive(ctx context.Context, t *target.Target, c *httpx.Client) bool {
-	sc := c.Scope("liveness")
-	for range 2 {
-		ex, _ := sc.Do(ctx, httpx.Request{Method: "GET", URL: t.URL("/")})
-		if ex.Status != 0 {
-			return true
-		}
-		if errors.Is(ex.Err, httpx.ErrBudget) {
-			return true // unknown, and not the target's fault
-		}
-		time.Sleep(200 * time.Millisecond)
+// correct normalises a verdict against what the probe's requests met: a pass resting on
+// throttled or failed requests is inconclusive, and a finding whose only evidence is a 429
+// proves nothing about the control the check tests.
+func correct(check finding.Check, v probes.Verdict, st *httpx.Stats, log *slog.Logger) probes.Verdict {
+	if v.Status == "" {
+		v.Status = finding.StatusInconclusive
 	}
-	return false
+	if check != finding.CheckRateLimit && len(v.Findings) > 0 {
+		kept := v.Findings[:0:0]
+		for _, f := range v.Findings {
+			if f.Evidence.Status == http.StatusTooManyRequests {
+				log.Info("finding dropped: its evidence is a throttled response",
+					"check", check, "rule", f.Rule)
+				continue
+			}
+			kept = append(kept, f)
+		}
+		if len(kept) == 0 {
+			return probes.Inconclusive(
+				"the target throttled this check's requests (429), so its findings rest on rate-limit answers")
+		}
+		v.Findings = kept
+	}
+	if len(v.Findings) > 0 {
+		v.Status = finding.StatusFail
+	}
+	if v.Status == finding.StatusPass && check != finding.CheckRateLimit {
+		if n := st.Throttled.Load(); n > 0 {
+			return probes.Inconclusive(fmt.Sprintf(
+				"the target throttled %d of this check's requests (429), so a pass cannot be claimed", n))
+		}
+		if n := st.Errors.Load(); n > 0 {
+			return probes.Inconclusive(fmt.Sprintf(
+				"%d of this check's requests failed at the transport level (reset, timeout or cut body)", n))
+		}
+	}
+	return v
+}
+
+// alive returns nil when the target still answers anything at all over HTTP, else the last
+// transport error.
+func alive(ctx context.Context, t *target.Target, c *httpx.Client) error {
+	sc := c.Scope("liveness")
+	var last error
+	for i := range 2 {
+		if i > 0 {
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		ex, err := sc.Do(ctx, httpx.Request{Method: "GET", URL: t.URL("/")})
+		if ex.Status != 0 || errors.Is(err, httpx.ErrBudget) {
+			return nil // an answer; or unknown, and not the target's fault
+		}
+		last = err
+	}
+	return last
 }
 
 // Fingerprint identifies a finding across runs by what does not change between them: the
