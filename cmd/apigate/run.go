@@ -105,17 +105,38 @@ func newLogger(stderr io.Writer, verbose bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// flagSet returns a flag set that reports errors instead of exiting.
+// flagSet returns a flag set that reports errors instead of exiting. The flag package's own
+// printing is silenced, so a bad flag gives the one "apigate: ..." line run prints; -h
+// prints the flags (see parseFlags).
 func flagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(&helpWriter{w: stderr})
+	fs.Usage = func() {}
 	return fs
+}
+
+// helpWriter passes writes through only once help was asked for.
+type helpWriter struct {
+	w    io.Writer
+	open bool
+}
+
+func (h *helpWriter) Write(p []byte) (int, error) {
+	if !h.open {
+		return len(p), nil
+	}
+	return h.w.Write(p)
 }
 
 // parseFlags parses args and turns a flag error into a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			if hw, ok := fs.Output().(*helpWriter); ok {
+				hw.open = true
+				fmt.Fprintf(hw, "Usage of apigate %s:\n", fs.Name())
+				fs.PrintDefaults()
+			}
 			return err
 		}
 		return usageError{err}
