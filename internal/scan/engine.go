@@ -100,9 +100,19 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 	rep.Findings = []finding.Finding{}
 
 	if err := alive(ctx, t, c); err != nil {
+		stopped := ctx.Err() != nil
+		var names []finding.Check
 		for _, p := range list {
-			rep.Checks = append(rep.Checks, finding.CheckResult{Check: p.Check(),
-				Status: finding.StatusNotTested, Reason: "did not run: the target never answered"})
+			cr := finding.CheckResult{Check: p.Check(),
+				Status: finding.StatusNotTested, Reason: "did not run: the target never answered"}
+			if stopped {
+				cr.Status, cr.Reason = finding.StatusInconclusive, "did not run: the scan stopped first"
+				names = append(names, p.Check())
+			}
+			rep.Checks = append(rep.Checks, cr)
+		}
+		if stopped {
+			return rep, &Incomplete{Err: ctx.Err(), Checks: names}
 		}
 		return rep, fmt.Errorf("%w: no HTTP answer from %s: %w", ErrUnreachable, t.Base, err)
 	}
