@@ -121,10 +121,11 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 func (s *shared) transport(tc *tls.Config) *http.Transport {
 	d := &net.Dialer{Timeout: 5 * time.Second, Control: refuseLinkLocal}
 	return &http.Transport{
-		DialContext:            d.DialContext,
-		TLSClientConfig:        tc,
-		TLSHandshakeTimeout:    5 * time.Second,
-		ResponseHeaderTimeout:  s.cfg.Timeout,
+		DialContext:         d.DialContext,
+		TLSClientConfig:     tc,
+		TLSHandshakeTimeout: 5 * time.Second,
+		// Longer than the request deadline, so the clearer deadline message wins the race.
+		ResponseHeaderTimeout:  s.cfg.Timeout + time.Second,
 		MaxResponseHeaderBytes: 256 << 10,
 		MaxIdleConnsPerHost:    32,
 		IdleConnTimeout:        30 * time.Second,
@@ -221,6 +222,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	}
 	c.stats.Requests.Add(1)
 
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.shared.cfg.Timeout)
 	defer cancel()
 	var body io.Reader
@@ -251,7 +253,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	if err != nil {
 		c.stats.Errors.Add(1)
 		ex.Duration = time.Since(start)
-		ex.Err = redactErr(c.Redactor(), err)
+		ex.Err = redactErr(c.Redactor(), c.explainTimeout(parent, err))
 		return ex, ex.Err
 	}
 	defer resp.Body.Close()
@@ -264,13 +266,23 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	if err != nil {
 		// A body cut short still tells the probe something: keep what arrived.
 		c.stats.Errors.Add(1)
-		ex.Err = redactErr(c.Redactor(), fmt.Errorf("read body: %w", err))
+		ex.Err = redactErr(c.Redactor(), c.explainTimeout(parent, fmt.Errorf("read body: %w", err)))
 	}
 	if resp.StatusCode == http.StatusTooManyRequests ||
 		(resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "") {
 		c.stats.Throttled.Add(1)
 	}
 	return ex, ex.Err
+}
+
+// explainTimeout says which deadline expired when it was this request's own: "context
+// deadline exceeded" alone does not tell a user which flag to change.
+func (c *Client) explainTimeout(parent context.Context, err error) error {
+	if parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no complete answer within the %s request timeout: %w",
+			c.shared.cfg.Timeout, err)
+	}
+	return err
 }
 
 func readCapped(r io.Reader, max int64) ([]byte, bool, error) {

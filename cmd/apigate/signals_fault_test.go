@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apigate/apigate/internal/hostile"
+)
+
+// buildFaultBinary builds apigate with the fault hooks (tag apigate_faults).
+func buildFaultBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "apigate")
+	cmd := exec.Command("go", "build", "-tags", "apigate_faults", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the fault-test binary: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSignalsInEachPhase runs the built binary, pauses it in a phase, delivers SIGINT or
+// SIGTERM there, and checks: exit 130, a message naming the phase, and every report file
+// either complete or absent, with no temporary file left behind.
+func TestSignalsInEachPhase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildFaultBinary(t)
+	srv := hostile.Start(t, hostile.Plain())
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		for _, phase := range []string{"probing", "report writing"} {
+			t.Run(sig.String()+" during "+phase, func(t *testing.T) {
+				dir := t.TempDir()
+				out, jsonOut := filepath.Join(dir, "report.txt"), filepath.Join(dir, "report.json")
+				cmd := exec.Command(bin, "scan", "--url", srv.URL, "--output", out,
+					"--json", jsonOut, "--request-timeout", "2s")
+				cmd.Env = append(os.Environ(), "APIGATE_FAULT_PAUSE="+phase,
+					"APIGATE_FAULT_PAUSE_FOR=2s")
+				stderr, err := cmd.StderrPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				lines := bufio.NewScanner(stderr)
+				var rest []string
+				paused := false
+				for lines.Scan() {
+					if lines.Text() == "apigate-fault: paused in "+phase {
+						paused = true
+						break
+					}
+					rest = append(rest, lines.Text())
+				}
+				if !paused {
+					_ = cmd.Process.Kill()
+					t.Fatalf("never reached %s; stderr:\n%s", phase, strings.Join(rest, "\n"))
+				}
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				for lines.Scan() {
+					rest = append(rest, lines.Text())
+				}
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				select {
+				case <-done:
+				case <-time.After(20 * time.Second):
+					_ = cmd.Process.Kill()
+					t.Fatal("no exit 20s after the signal")
+				}
+				msg := strings.Join(rest, "\n")
+				if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+					t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, msg)
+				}
+				if !strings.Contains(msg, "apigate: interrupted during "+phase) {
+					t.Errorf("stderr does not say where the run was interrupted:\n%s", msg)
+				}
+				assertWholeOrAbsent(t, dir, jsonOut)
+			})
+		}
+	}
+}
+
+// assertWholeOrAbsent checks the JSON report is absent or a complete report, and that no
+// temporary report file survived in dir.
+func assertWholeOrAbsent(t *testing.T, dir, jsonOut string) {
+	t.Helper()
+	if raw, err := os.ReadFile(jsonOut); err == nil {
+		var v map[string]any
+		if err := json.Unmarshal(raw, &v); err != nil || v["checks"] == nil {
+			t.Errorf("the JSON report is half-written (%v):\n%s", err, raw)
+		}
+	} else if !os.IsNotExist(err) {
+		t.Error(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".apigate-") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}
