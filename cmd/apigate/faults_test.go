@@ -80,7 +80,8 @@ func TestUnanswerableTargets(t *testing.T) {
 		extra []string
 		want  string
 	}{
-		{"connection closed at once", func(*testing.T) string { return "http://" + closed }, nil, "EOF"},
+		{"connection closed at once", func(*testing.T) string { return "http://" + closed }, nil,
+			"no HTTP answer from"},
 		{"never answers", func(t *testing.T) string {
 			var srv *hostile.Server
 			mux := http.NewServeMux()
@@ -211,7 +212,21 @@ func TestRateLimitedTargetCLI(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
 	rep := parseReport(t, stdout)
-	assertNoUnearnedPass(t, rep, finding.CheckRateLimit)
+	// Only ten requests get a real answer, one of them the liveness check's: checks that
+	// pass must fit in the other nine, since any 429 makes a check inconclusive.
+	passed := 0
+	for _, cr := range rep.Checks {
+		if cr.Status == finding.StatusPass && cr.Check != finding.CheckRateLimit {
+			passed += cr.Requests
+		}
+		if strings.Contains(cr.Reason, "crashed") {
+			t.Errorf("%s: %s", cr.Check, cr.Reason)
+		}
+	}
+	if passed > 9 {
+		t.Errorf("passing checks sent %d requests, but only 9 were answered without a 429:\n%s",
+			passed, stdout)
+	}
 	for _, f := range rep.Findings {
 		if f.Check != finding.CheckRateLimit {
 			t.Errorf("finding %s (%s) against a well-behaved but throttled target", f.Rule, f.Title)
