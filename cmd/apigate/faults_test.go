@@ -234,22 +234,52 @@ func TestRateLimitedTargetCLI(t *testing.T) {
 	}
 }
 
-// TestRunDeadline: --timeout bounds the run end to end and the message names the phase.
+// slowSpec is an OpenAPI document with one operation the probes will call.
+const slowSpec = `{"openapi": "3.0.3", "info": {"title": "slow", "version": "1"},
+ "paths": {"/api/slow/{id}": {"get": {"parameters": [{"name": "id", "in": "path",
+  "required": true, "schema": {"type": "integer"}}],
+  "responses": {"200": {"description": "ok"}}}}}}`
+
+// TestRunDeadline: --timeout bounds the run end to end, whatever phase hangs, and the
+// message names the phase and, when probing, the checks still running.
 func TestRunDeadline(t *testing.T) {
-	var srv *hostile.Server
-	mux := http.NewServeMux()
-	srv = hostile.Start(t, mux)
-	mux.Handle("/", hostile.Hang(srv))
-	code, stdout, stderr, took := runCLI(t, "scan", "--url", srv.URL, "--format", "json",
-		"--timeout", "1s", "--request-timeout", "30s")
-	if code != exitError {
-		t.Errorf("exit %d, want 3", code)
-	}
-	if took > 6*time.Second {
-		t.Errorf("a 1s --timeout run took %s", took)
-	}
-	oneLine(t, stderr, "timed out after 1s during probing")
-	assertNoUnearnedPass(t, parseReport(t, stdout))
+	t.Run("during probing", func(t *testing.T) {
+		mux := http.NewServeMux()
+		srv := hostile.Start(t, mux)
+		mux.Handle("/", hostile.Plain())
+		mux.Handle("/openapi.json", hostile.Body(200, "application/json", []byte(slowSpec)))
+		mux.Handle("/api/", hostile.Hang(srv))
+		code, stdout, stderr, took := runCLI(t, "scan", "--url", srv.URL, "--format", "json",
+			"--openapi", "/openapi.json", "--timeout", "3s", "--request-timeout", "30s")
+		if code != exitError {
+			t.Errorf("exit %d, want 3", code)
+		}
+		if took > 8*time.Second {
+			t.Errorf("a 3s --timeout run took %s", took)
+		}
+		oneLine(t, stderr, "timed out after 3s during probing (check")
+		oneLine(t, stderr, "the report is incomplete; checks that did not complete: ")
+		t.Log(strings.TrimSpace(stderr))
+		assertNoUnearnedPass(t, parseReport(t, stdout))
+	})
+	t.Run("during discovery", func(t *testing.T) {
+		var srv *hostile.Server
+		mux := http.NewServeMux()
+		srv = hostile.Start(t, mux)
+		mux.Handle("/", hostile.Hang(srv))
+		code, stdout, stderr, took := runCLI(t, "scan", "--url", srv.URL, "--format", "json",
+			"--openapi", "/openapi.json", "--timeout", "1s", "--request-timeout", "30s")
+		if code != exitError {
+			t.Errorf("exit %d, want 3", code)
+		}
+		if took > 6*time.Second {
+			t.Errorf("a 1s --timeout run took %s", took)
+		}
+		oneLine(t, stderr, "timed out after 1s during discovery")
+		if stdout != "" {
+			t.Errorf("a report was printed although probing never started:\n%s", stdout)
+		}
+	})
 }
 
 // TestBadInvocations: bad input to the scanner itself is exit 2 with one clear line, fast,

@@ -29,11 +29,9 @@ func newTracker(ctx context.Context) *scan.Tracker {
 func stopped(ctx context.Context, tr *scan.Tracker, timeout time.Duration) (code int, err error, ok bool) {
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
-		return exitInterrupted, fmt.Errorf("interrupted %s; the report is incomplete",
-			tr.StoppedAt()), true
+		return exitInterrupted, fmt.Errorf("interrupted %s", tr.StoppedAt()), true
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return exitError, fmt.Errorf("timed out after %s %s; the report is incomplete",
-			timeout, tr.StoppedAt()), true
+		return exitError, fmt.Errorf("timed out after %s %s", timeout, tr.StoppedAt()), true
 	}
 	return 0, nil, false
 }

@@ -44,6 +44,8 @@ type scanOptions struct {
 	// locates, e.g. the compose service's line.
 	Accept         func(*finding.Report)
 	SourceFallback *finding.Location
+	// Tracker follows the run's phases, for timeout and interrupt messages (phase.go).
+	Tracker *scan.Tracker
 }
 
 // multiFlag collects a repeatable string flag.
@@ -116,7 +118,12 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 		t.TLS = &target.TLSInfo{RootCAs: pem}
 	}
+	o.Tracker = newTracker(ctx)
+	o.Tracker.Enter(scan.PhaseDiscover)
 	if code, err := prepareTarget(ctx, t, sc, &o, log); err != nil {
+		if code, serr, ok := stopped(ctx, o.Tracker, o.Timeout); ok {
+			return code, serr
+		}
 		return code, err
 	}
 	return executeScan(ctx, t, o, log, stdout)
@@ -240,7 +247,10 @@ func executeScan(ctx context.Context, t *target.Target, o scanOptions, log *slog
 	}
 
 	log = slog.New(httpx.RedactHandler(log.Handler(), red))
-	tr := newTracker(ctx)
+	tr := o.Tracker
+	if tr == nil {
+		tr = newTracker(ctx)
+	}
 
 	rep, scanErr := scan.Run(ctx, t, client, scan.Options{Version: version, Logger: log, Tracker: tr})
 	if o.Accept != nil {
@@ -251,7 +261,7 @@ func executeScan(ctx context.Context, t *target.Target, o scanOptions, log *slog
 		return exitError, err
 	}
 	if code, err, ok := stopped(ctx, tr, o.Timeout); ok {
-		return code, withIncomplete(err, scanErr)
+		return code, withIncomplete(fmt.Errorf("%w; the report is incomplete", err), scanErr)
 	}
 	if scanErr != nil {
 		return exitError, fmt.Errorf("scan failed: %w", scanErr)

@@ -138,6 +138,7 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 		mu.Unlock()
 		opts.Tracker.started(p.Check())
 		o := runProbe(ctx, p, t, c, started, opts.Canary, log)
+		o.cut = ctx.Err() != nil
 		opts.Tracker.finished(p.Check())
 		mu.Lock()
 		results[p.Check()] = o
@@ -192,7 +193,10 @@ launch:
 			}
 		}
 		v := o.v
-		if scanErr != nil && v.Status == finding.StatusPass {
+		// A check the stop cut short says nothing, whatever it returned, unless it had
+		// already proven a finding.
+		if scanErr != nil && (v.Status == finding.StatusPass ||
+			(o.cut && v.Status != finding.StatusFail)) {
 			v.Status, v.Reason = finding.StatusInconclusive,
 				fmt.Sprintf("did not complete: %v", scanErr)
 		}
@@ -246,6 +250,8 @@ func wait(ctx context.Context, wg *sync.WaitGroup, grace time.Duration) bool {
 type outcome struct {
 	v        probes.Verdict
 	requests int
+	// cut is set when the scan's context was already done as the probe returned.
+	cut bool
 }
 
 // runProbe runs one probe with its own client scope, turning a panic into an inconclusive
