@@ -141,12 +141,18 @@ func (br *bolaRun) resource(r *resource, n int) {
 	// Read.
 	br.note("read")
 	rBA, _ := s.Send(ctx, br.b, http.MethodGet, pathA, nil, nil)
-	if conf, why := judgeBOLARead(rBA, rAA, rBB, rBx, mA); conf != "" {
+	conf, why := judgeBOLARead(rBA, rAA, rBB, rBx, mA)
+	if conf != "" {
 		br.findings = append(br.findings, s.NewFinding(RuleBOLARead, r.Read, rBA, conf,
 			fmt.Sprintf("%s can read %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
 			safeExcerpt(rBA.Body, 400),
 			fmt.Sprintf("%s created %s %s; %s requested it with its own credentials and got %d, %s.",
 				br.a.Name, r.Singular(), oa.ID, br.b.Name, rBA.Status, why)))
+	}
+
+	// Listing: the collection as B must not include A's object.
+	if conf == "" {
+		br.listing(r, mA)
 	}
 
 	// Update, confirmed by the owner reading the change back.
@@ -192,6 +198,47 @@ func (br *bolaRun) resource(r *resource, n int) {
 			}
 		}
 	}
+}
+
+// listing reads the collection as B; A's marker in it means B is served A's object.
+func (br *bolaRun) listing(r *resource, markerA string) {
+	var list *target.Operation
+	for _, op := range br.s.Target.Operations {
+		if op.Path == r.Create.Path && strings.EqualFold(op.Method, http.MethodGet) {
+			list = op
+		}
+	}
+	if list == nil {
+		return
+	}
+	br.note("list")
+	ex, _ := br.s.Send(br.ctx, br.b, http.MethodGet, withRequiredQuery(list, list.Path), nil, nil)
+	if ex == nil || !Is2xx(ex.Status) || !strings.Contains(string(ex.Body), markerA) {
+		return
+	}
+	br.findings = append(br.findings, br.s.NewFinding(RuleBOLARead, list, ex, finding.ConfidenceHigh,
+		fmt.Sprintf("%s's listing of %s includes %s's %s", br.b.Name, r.Name(), br.a.Name, r.Singular()),
+		markerExcerpt(ex.Body, markerA),
+		fmt.Sprintf("%s created a %s carrying the value %q; %s's own listing of %s contains it.",
+			br.a.Name, r.Singular(), markerA, br.b.Name, list.Path)))
+}
+
+// markerExcerpt shows the part of a body around the marker, secrets masked.
+func markerExcerpt(body []byte, marker string) string {
+	s := safeExcerpt(body, 1<<20)
+	i := strings.Index(s, marker)
+	if i < 0 {
+		return Truncate(s, 400)
+	}
+	start := max(0, i-150)
+	end := min(len(s), i+len(marker)+150)
+	for start > 0 && start < len(s) && (s[start]&0xC0) == 0x80 {
+		start--
+	}
+	for end < len(s) && (s[end]&0xC0) == 0x80 {
+		end++
+	}
+	return "…" + s[start:end] + "…"
 }
 
 func (br *bolaRun) skip(r *resource, why string) {
@@ -280,7 +327,7 @@ func missingID(real, canary string) string {
 
 func (br *bolaRun) verdict() Verdict {
 	var acts []string
-	for _, a := range []string{"read", "update", "delete"} {
+	for _, a := range []string{"read", "list", "update", "delete"} {
 		if br.actions[a] {
 			acts = append(acts, a)
 		}

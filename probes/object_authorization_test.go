@@ -20,6 +20,7 @@ type notesAPI struct {
 	ignoreID                     bool // GET /notes/{id} serves the caller's latest note
 	softDelete                   bool // deleted notes stay readable
 	genericOK                    bool // unknown ids give 200 {"note":null} like everything else
+	listAll                      bool // GET /notes lists every user's notes
 
 	mu      sync.Mutex
 	next    int
@@ -38,6 +39,16 @@ func (a *notesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer tok-")
 	if user == "" || user == r.Header.Get("Authorization") {
 		w.WriteHeader(401)
+		return
+	}
+	if r.URL.Path == "/notes" && r.Method == http.MethodGet {
+		var list []map[string]any
+		for _, n := range a.notes {
+			if n["owner"] == user || a.listAll {
+				list = append(list, n)
+			}
+		}
+		_ = json.NewEncoder(w).Encode(list)
 		return
 	}
 	if r.URL.Path == "/products/1" || r.URL.Path == "/products" {
@@ -114,7 +125,7 @@ func notesSession(t *testing.T, api *notesAPI, users ...string) *Session {
 	for _, u := range users {
 		ids = append(ids, bearer(u, "tok-"+u))
 	}
-	ops := testOps("!POST /notes", "!GET /notes/{id}", "!PATCH /notes/{id}", "!DELETE /notes/{id}",
+	ops := testOps("!POST /notes", "!GET /notes", "!GET /notes/{id}", "!PATCH /notes/{id}", "!DELETE /notes/{id}",
 		"!GET /products", "!GET /products/{id}")
 	ops[0].RequestBody = &target.Schema{Type: "object", Properties: map[string]*target.Schema{
 		"title": {Type: "string"}}}
@@ -134,6 +145,7 @@ func TestObjectAuthorization(t *testing.T) {
 		{"deleted note still served", &notesAPI{softDelete: true}, []string{"bola-use-after-free"}},
 		{"endpoint ignores the id and serves the caller's own note", &notesAPI{ignoreID: true}, nil},
 		{"generic 200 for any id", &notesAPI{genericOK: true}, nil},
+		{"B's listing shows A's note", &notesAPI{listAll: true}, []string{"bola-read"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
