@@ -123,6 +123,21 @@ func TestInputValidation(t *testing.T) {
 					return false
 				}
 			}, want: finding.StatusFail, rule: RuleInputServerError.ID, sev: finding.SeverityMedium},
+		{name: "a connection dropped once and not again is not blamed on the payload",
+			onCreate: func(*itemsAPI) func(http.ResponseWriter, []byte, string) bool {
+				dropped := false
+				return func(w http.ResponseWriter, raw []byte, _ string) bool {
+					if !dropped && len(raw) > 0 && !json.Valid(raw) {
+						dropped = true
+						conn, _, err := http.NewResponseController(w).Hijack()
+						if err == nil {
+							conn.Close()
+						}
+						return true
+					}
+					return false
+				}
+			}, want: finding.StatusPass},
 		{name: "500 on malformed JSON fires",
 			onCreate: func(*itemsAPI) func(http.ResponseWriter, []byte, string) bool {
 				return func(w http.ResponseWriter, raw []byte, _ string) bool {

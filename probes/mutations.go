@@ -187,13 +187,13 @@ func bodyMutations(op *target.Operation, path string, valid map[string]any) []mu
 			" (a required field)", field: req[0], path: path, body: encodeBody(m), ctype: ct,
 			violates: true, missing: true})
 	}
-	if sc.AdditionalProperties != nil && !*sc.AdditionalProperties {
-		m := copyMap(valid)
-		m["apigate_unknown"] = "apigate"
-		out = append(out, mutation{class: "structure", name: "an undeclared extra field",
-			field: "apigate_unknown", path: path, body: encodeBody(m), ctype: ct,
-			stored: "apigate", violates: true})
-	}
+	// An unknown field is only a gap when the schema forbids one; silently dropping it is
+	// fine, but a 5xx on it is still a server error.
+	extra := copyMap(valid)
+	extra["apigate_unknown"] = "apigate"
+	out = append(out, mutation{class: "structure", name: "an undeclared extra field",
+		field: "apigate_unknown", path: path, body: encodeBody(extra), ctype: ct,
+		stored: "apigate", violates: sc.AdditionalProperties != nil && !*sc.AdditionalProperties})
 	names := make([]string, 0, len(sc.Properties))
 	for k, p := range sc.Properties {
 		if !p.ReadOnly {
