@@ -58,6 +58,15 @@ var (
 		Help: "A token with no signature proves nothing. Require a valid signature on every " +
 			"token; make the verifying code fail closed when the third segment is missing.",
 	}
+	RuleJWTAlgConfusion = Rule{
+		ID: "auth-jwt-alg-confusion", Check: finding.CheckAuthentication,
+		Title:    "JWT algorithm confusion (RS/HS) accepted",
+		Severity: finding.SeverityCritical, CWE: []string{"CWE-347", "CWE-327"}, OWASP: "API2:2023",
+		Summary: "An HS256 token signed with the server's public RSA key was accepted.",
+		Help: "The verifier lets the token choose its algorithm, so the public key becomes an " +
+			"HMAC secret that everyone knows. Pin the expected algorithm per key when " +
+			"verifying and never accept HS* for keys meant for RS*/ES*.",
+	}
 	RuleJWTWeakSecret = Rule{
 		ID: "auth-jwt-weak-secret", Check: finding.CheckAuthentication,
 		Title:    "JWT signed with a guessable secret",
@@ -102,7 +111,7 @@ func (authentication) Check() finding.Check { return finding.CheckAuthentication
 
 func (authentication) Rules() []Rule {
 	return []Rule{RuleAuthMissing, RuleAuthInvalidToken, RuleJWTSignature, RuleJWTAlgNone,
-		RuleJWTStripped, RuleJWTWeakSecret, RuleJWTExpired, RuleJWTNoExpiry,
+		RuleJWTStripped, RuleJWTAlgConfusion, RuleJWTWeakSecret, RuleJWTExpired, RuleJWTNoExpiry,
 		RuleLoginWrongPassword}
 }
 
@@ -504,7 +513,49 @@ func (a *authRun) testJWT() {
 			}
 		}
 	}
+	a.algConfusion(tok, b0)
 	a.weakSecret(tok, b0)
+}
+
+// jwksPaths are where APIs publish their token-verification keys.
+var jwksPaths = []string{"/.well-known/jwks.json", "/jwks.json", "/.well-known/jwks",
+	"/oauth/jwks", "/auth/jwks.json"}
+
+// algConfusion re-signs the claims as HS256 with the server's published RSA key as the
+// HMAC secret (CVE-2015-9235 and its kin). It runs only for RS/PS tokens with a JWK set.
+func (a *authRun) algConfusion(tok *jwt, b authBaseline) {
+	if !strings.HasPrefix(tok.alg(), "RS") && !strings.HasPrefix(tok.alg(), "PS") {
+		return
+	}
+	var keys [][]byte
+	for _, p := range jwksPaths {
+		ex, err := a.s.Send(a.ctx, nil, http.MethodGet, p, nil, nil)
+		if err == nil && Is2xx(ex.Status) {
+			if keys = jwksPEMs(ex.Body); len(keys) > 0 {
+				break
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	a.noteForm("HS256 tokens signed with the published RSA key")
+	for _, k := range keys {
+		if a.ctx.Err() != nil {
+			return
+		}
+		forged := signWithHMACKey(tok.header, tok.claims, k)
+		ex, _ := a.s.Send(a.ctx, nil, b.op.Method, b.path, nil, credentialHeaders(a.id, forged))
+		if out, why := judgeAuth(ex, b.ex); out == outAccepted {
+			a.findings = append(a.findings, a.s.NewFinding(RuleJWTAlgConfusion, b.op, ex,
+				finding.ConfidenceHigh,
+				fmt.Sprintf("%s %s accepts an HS256 token keyed with the public RSA key", b.op.Method, b.op.Path),
+				safeExcerpt(ex.Body, 300),
+				fmt.Sprintf("The %s token's claims were signed with HS256 using the PEM of the key "+
+					"the API publishes; the server answered %s.", tok.alg(), why)))
+			return
+		}
+	}
 }
 
 // weakSecret guesses the HMAC key offline; when it is found it proves the key works by

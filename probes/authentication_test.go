@@ -1,10 +1,16 @@
 package probes
 
 import (
+	"crypto"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -355,5 +361,71 @@ func TestAuthenticationUndeclaredOperations(t *testing.T) {
 				t.Errorf("reason does not name the public-looking routes: %s", v.Reason)
 			}
 		})
+	}
+}
+
+// rsAPI issues RS256 tokens and publishes its key; confused verifies HS256 tokens with the
+// key's PEM as the HMAC secret.
+func rsAPI(t *testing.T, confused bool) (*httptest.Server, string) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: spki})
+	h, _ := json.Marshal(map[string]any{"alg": "RS256", "typ": "JWT"})
+	c, _ := json.Marshal(map[string]any{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+	in := b64(h) + "." + b64(c)
+	sum := sha256.Sum256([]byte(in))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	tok := in + "." + b64(sig)
+	e := big.NewInt(int64(key.E)).Bytes()
+	jwks, _ := json.Marshal(map[string]any{"keys": []any{map[string]any{"kty": "RSA",
+		"n": b64(key.N.Bytes()), "e": b64(e)}}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/.well-known/jwks.json" {
+			_, _ = w.Write(jwks)
+			return
+		}
+		p := strings.Split(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), ".")
+		ok := false
+		if len(p) == 3 {
+			hb, _ := base64.RawURLEncoding.DecodeString(p[0])
+			var hd map[string]string
+			_ = json.Unmarshal(hb, &hd)
+			sb, _ := base64.RawURLEncoding.DecodeString(p[2])
+			switch hd["alg"] {
+			case "RS256":
+				d := sha256.Sum256([]byte(p[0] + "." + p[1]))
+				ok = rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, d[:], sb) == nil
+			case "HS256":
+				m := hmac.New(sha256.New, pemKey)
+				m.Write([]byte(p[0] + "." + p[1]))
+				ok = confused && hmac.Equal(m.Sum(nil), sb)
+			}
+		}
+		if !ok {
+			w.WriteHeader(401)
+			return
+		}
+		_, _ = w.Write([]byte(`{"username":"alice","plan":"pro"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, tok
+}
+
+func TestAuthenticationAlgConfusion(t *testing.T) {
+	for _, confused := range []bool{true, false} {
+		srv, tok := rsAPI(t, confused)
+		s := newTestSession(t, srv.URL, &target.Target{Operations: testOps("!GET /api/me"),
+			Identities: []*target.Identity{bearer("alice", tok)}})
+		v := runTestProbe(t, NewAuthentication(), s)
+		if got := hasRule(v, "auth-jwt-alg-confusion"); got != confused {
+			t.Errorf("confused=%v: alg-confusion fired=%v (%v; %s)", confused, got, rulesFired(v), v.Reason)
+		}
+		if !confused {
+			wantStatus(t, v, finding.StatusPass)
+		}
 	}
 }

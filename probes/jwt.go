@@ -1,12 +1,17 @@
 package probes
 
 import (
+	"bytes"
 	"crypto/hmac"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"hash"
+	"math/big"
 	"strings"
 )
 
@@ -191,4 +196,55 @@ func jwtMaskSecret(s string) string {
 		return strings.Repeat("*", len(s))
 	}
 	return s[:2] + strings.Repeat("*", len(s)-2)
+}
+
+// signWithHMACKey builds an HS256 token from header fields and claims with key as the HMAC
+// secret, whatever algorithm the original token used.
+func signWithHMACKey(header, claims map[string]any, key []byte) string {
+	h := cloneMap(header)
+	h["alg"] = "HS256"
+	input := encodeSegment(h) + "." + encodeSegment(claims)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(input))
+	return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// jwksPEMs turns the RSA keys of a JWK set into the PEM forms a confused verifier may use
+// as an HMAC secret: SubjectPublicKeyInfo and PKCS #1, each with and without the final
+// newline.
+func jwksPEMs(body []byte) [][]byte {
+	var set struct {
+		Keys []struct {
+			Kty string `json:"kty"`
+			N   string `json:"n"`
+			E   string `json:"e"`
+		} `json:"keys"`
+	}
+	if json.Unmarshal(body, &set) != nil {
+		return nil
+	}
+	var out [][]byte
+	for _, k := range set.Keys {
+		if k.Kty != "RSA" {
+			continue
+		}
+		n, err1 := base64.RawURLEncoding.DecodeString(strings.TrimRight(k.N, "="))
+		e, err2 := base64.RawURLEncoding.DecodeString(strings.TrimRight(k.E, "="))
+		if err1 != nil || err2 != nil || len(e) > 4 {
+			continue
+		}
+		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+		spki, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			continue
+		}
+		for _, block := range []*pem.Block{
+			{Type: "PUBLIC KEY", Bytes: spki},
+			{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)},
+		} {
+			p := pem.EncodeToMemory(block)
+			out = append(out, p, bytes.TrimRight(p, "\n"))
+		}
+	}
+	return out
 }
