@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -156,7 +157,18 @@ func (r *inputRun) testOp(ctx context.Context, op *target.Operation, id *target.
 	}
 	if op.RequestBody != nil && op.RequestBody.Type == "object" {
 		valid, _ = Example(op.RequestBody, "").(map[string]any)
-		r.markCanary(op.RequestBody, valid)
+		if current := r.current(ctx, op, id, vals); current != nil {
+			// An update starts from the object as it is, so the baseline changes nothing
+			// and the object can be put back afterwards.
+			for k := range valid {
+				if v, ok := current[k]; ok && v != nil {
+					valid[k] = v
+				}
+			}
+			defer r.restore(ctx, op, id, path, valid, ct)
+		} else {
+			r.markCanary(op.RequestBody, valid)
+		}
 		body = encodeBody(valid)
 	}
 	base, err := r.send(ctx, id, op.Method, path, body, ct)
@@ -356,6 +368,40 @@ func (r *inputRun) readBackPath(op *target.Operation, ex *httpx.Exchange, vals m
 		}
 	}
 	return ""
+}
+
+// current reads the object an update will change, from the GET on the same path; nil for
+// creations or when it cannot be read.
+func (r *inputRun) current(ctx context.Context, op *target.Operation, id *target.Identity,
+	vals map[string]string) map[string]any {
+	if op.Method != "PUT" && op.Method != "PATCH" {
+		return nil
+	}
+	for _, g := range r.s.Ops("GET") {
+		if g.Path != op.Path {
+			continue
+		}
+		r.sent++
+		ex, err := r.s.Send(ctx, id, "GET", FillPath(g, vals), nil, nil)
+		if err != nil || !Is2xx(ex.Status) {
+			return nil
+		}
+		var m map[string]any
+		if json.Unmarshal(ex.Body, &m) != nil {
+			return nil
+		}
+		return m
+	}
+	return nil
+}
+
+// restore writes an updated object back as it was before the check, so an accepted invalid
+// value does not linger in the identity's own profile for the other checks to trip on.
+func (r *inputRun) restore(ctx context.Context, op *target.Operation, id *target.Identity,
+	path string, valid map[string]any, ct string) {
+	if ctx.Err() == nil {
+		_, _ = r.send(ctx, id, op.Method, path, encodeBody(valid), ct)
+	}
 }
 
 // pathValues fills an operation's path parameters, using an id a creation returned for the

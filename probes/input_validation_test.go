@@ -243,3 +243,56 @@ func TestInputValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestInputValidationLeavesTheProfileAsFound updates the identity's own profile through a
+// lenient PATCH: the accepted invalid value is reported, the e-mail address is never
+// touched, and the profile is put back as it was.
+func TestInputValidationLeavesTheProfileAsFound(t *testing.T) {
+	var mu sync.Mutex
+	profile := map[string]any{"email": "alice@example.invalid", "display_name": "Alice"}
+	emailChanged := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == "PATCH" {
+			var m map[string]any
+			if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+				w.WriteHeader(400)
+				return
+			}
+			for k, v := range m {
+				if k == "email" && v != profile["email"] {
+					emailChanged = true
+				}
+				profile[k] = v
+			}
+		}
+		_ = json.NewEncoder(w).Encode(profile)
+	}))
+	t.Cleanup(srv.Close)
+	sixtyFour := 64
+	schema := &target.Schema{Type: "object", Properties: map[string]*target.Schema{
+		"email":        {Type: "string", Format: "email"},
+		"display_name": {Type: "string", MaxLength: &sixtyFour},
+	}}
+	s := newTestSession(t, srv.URL, &target.Target{
+		Operations: []*target.Operation{
+			{Method: "GET", Path: "/me", Security: target.SecurityRequired},
+			{Method: "PATCH", Path: "/me", Security: target.SecurityRequired, RequestBody: schema},
+		},
+		Identities: []*target.Identity{bearer("alice", "tok-alice-123")},
+	})
+	v := NewInputValidation().Run(context.Background(), s)
+	if v.Status != finding.StatusFail || v.Findings[0].Rule != RuleInputAccepted.ID {
+		t.Fatalf("lenient PATCH: %s %v (%s), want an accepted-input finding", v.Status, v.Findings, v.Reason)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if emailChanged {
+		t.Error("the probe changed the identity's e-mail address")
+	}
+	if profile["display_name"] != "Alice" || profile["email"] != "alice@example.invalid" {
+		t.Errorf("profile not restored: %v", profile)
+	}
+}

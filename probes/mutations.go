@@ -202,6 +202,9 @@ func bodyMutations(op *target.Operation, path string, valid map[string]any) []mu
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if (op.Method == "PUT" || op.Method == "PATCH") && credentialField(name) {
+			continue // an accepted bad e-mail or password could lock the identity out
+		}
 		for _, vm := range valueMutations(sc.Properties[name]) {
 			m := copyMap(valid)
 			m[name] = vm.value
@@ -215,6 +218,22 @@ func bodyMutations(op *target.Operation, path string, valid map[string]any) []mu
 		}
 	}
 	return out
+}
+
+// credentialWords mark fields an identity may log in with or be reached by.
+var credentialWords = []string{"password", "passwd", "pwd", "secret", "token", "email",
+	"e_mail", "username", "login", "phone", "otp", "mfa"}
+
+// credentialField reports whether a property name holds credentials, which updates never
+// mutate.
+func credentialField(name string) bool {
+	low := strings.ToLower(name)
+	for _, w := range credentialWords {
+		if strings.Contains(low, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // paramMutations derives invalid path and query values; the body, if any, stays valid.

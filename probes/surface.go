@@ -73,11 +73,14 @@ func isTextual(mt string) bool {
 		strings.Contains(mt, "javascript")
 }
 
-// readableOps returns up to max operations whose method is GET, with public operations and
+// readableOps returns up to max GET operations, documentation excluded, with public ones and
 // protected ones interleaved so a small cap still covers both kinds.
 func (s *Session) readableOps(max int) []*target.Operation {
 	var pub, priv []*target.Operation
 	for _, op := range s.Ops("GET") {
+		if isDocsPath(op.Path) {
+			continue // documentation pages are not the API's responses
+		}
 		if s.Target.IsPublic(op) {
 			pub = append(pub, op)
 		} else {
