@@ -226,6 +226,13 @@ func errorTriggers(s *Session, op *target.Operation) []trigger {
 	}
 	if op.RequestBody != nil {
 		ex := Example(op.RequestBody, "")
+		if m, ok := ex.(map[string]any); ok && (op.Method == "PUT" || op.Method == "PATCH") {
+			for k := range m {
+				if credentialField(k) {
+					delete(m, k) // an update must not lock the identity out
+				}
+			}
+		}
 		ts = append(ts,
 			trigger{what: "malformed JSON", method: op.Method, path: path,
 				body: []byte(`{"apigate": `), ctype: "application/json"},

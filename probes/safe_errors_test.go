@@ -162,3 +162,32 @@ func TestSafeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSafeErrorsNeverRewritesCredentials checks that error triggers sent to an update of
+// the identity's profile leave its e-mail and password fields out.
+func TestSafeErrorsNeverRewritesCredentials(t *testing.T) {
+	touched := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method == "PATCH" && (strings.Contains(string(b), `"email"`) ||
+			strings.Contains(string(b), `"password"`)) {
+			touched = string(b)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(srv.Close)
+	str := &target.Schema{Type: "string"}
+	s := newTestSession(t, srv.URL, &target.Target{Operations: []*target.Operation{
+		{Method: "PATCH", Path: "/me", Security: target.SecurityNone,
+			RequestBody: &target.Schema{Type: "object", Properties: map[string]*target.Schema{
+				"email": str, "password": str, "display_name": str}}},
+	}})
+	v := NewSafeErrors().Run(context.Background(), s)
+	if v.Status != finding.StatusPass {
+		t.Fatalf("status %s (%s), want pass", v.Status, v.Reason)
+	}
+	if touched != "" {
+		t.Errorf("a PATCH carried a credential field: %s", touched)
+	}
+}
