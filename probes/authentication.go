@@ -384,6 +384,12 @@ func (a *authRun) testRead(op *target.Operation) {
 			worst = outAccepted
 			break
 		}
+		if base == nil && out == outInconclusive && op.Security == target.SecurityUnknown &&
+			Is2xx(ex.Status) {
+			// Nothing declares it protected and no identity shows what it would serve.
+			a.publicLike = append(a.publicLike, op.Method+" "+op.Path)
+			return
+		}
 		if out == outAccepted && op.Security == target.SecurityUnknown && !a.personal(base.Body) {
 			// Undeclared, and the same impersonal answer with or without credentials: a
 			// public route with optional authentication, as far as anyone can tell.

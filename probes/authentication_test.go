@@ -429,3 +429,21 @@ func TestAuthenticationAlgConfusion(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthenticationWithoutIdentity(t *testing.T) {
+	api := &authAPI{secret: "k7-Long-Random", openOrders: true}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	// Declared protected: still a finding, with medium confidence.
+	s := newTestSession(t, srv.URL, &target.Target{Operations: testOps("!GET /api/orders", "!GET /api/me")})
+	v := runTestProbe(t, NewAuthentication(), s)
+	if !hasRule(v, "auth-missing") || v.Findings[0].Confidence != finding.ConfidenceMedium {
+		t.Errorf("want a medium-confidence auth-missing, got %v (%s)", rulesFired(v), v.Reason)
+	}
+	// Undeclared: nothing says it should be protected, so no finding.
+	s = newTestSession(t, srv.URL, &target.Target{Operations: testOps("GET /api/orders", "GET /api/me")})
+	v = runTestProbe(t, NewAuthentication(), s)
+	if len(v.Findings) > 0 || v.Status == finding.StatusPass && !strings.Contains(v.Reason, "public") {
+		t.Errorf("undeclared route without identity: %s %v (%s)", v.Status, rulesFired(v), v.Reason)
+	}
+}

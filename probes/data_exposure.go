@@ -197,8 +197,32 @@ func (e *exposureRun) judge(op *target.Operation, viewer *target.Identity, ex *h
 	e.scanned++
 	hits := scanJSON(ex.Body, scanOptions{TokenIssuing: tokenIssuing(op), Own: ownValues(viewer)})
 	e.report(op, viewer, ex, hits, "")
+	e.otherTokens(op, viewer, ex)
 	if viewer != nil && len(PathParams(op.Path)) == 0 {
 		e.crossUser(op, viewer, ex)
+	}
+}
+
+// otherTokens reports a response that carries another identity's credential: whoever
+// reads it can act as that user.
+func (e *exposureRun) otherTokens(op *target.Operation, viewer *target.Identity, ex *httpx.Exchange) {
+	for _, other := range e.ids {
+		tok := other.Token()
+		if other == viewer || len(tok) < 16 || !strings.Contains(string(ex.Body), tok) {
+			continue
+		}
+		key := "other-token " + op.Method + " " + op.Path
+		if e.seen[key] {
+			return
+		}
+		e.seen[key] = true
+		f := e.s.NewFinding(RuleExposureToken, op, ex, finding.ConfidenceHigh,
+			fmt.Sprintf("%s %s hands %s the token of %s", op.Method, op.Path, viewerName(viewer), other.Name),
+			fmt.Sprintf("the response body contains %s's current bearer token (%d characters)", other.Name, len(tok)),
+			fmt.Sprintf("Read as %s, the response carries the credential %s is logged in with.",
+				viewerName(viewer), other.Name))
+		f.Severity = finding.SeverityCritical
+		e.findings = append(e.findings, f)
 	}
 }
 

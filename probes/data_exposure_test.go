@@ -86,11 +86,12 @@ func TestScanJSONMustNotFire(t *testing.T) {
 type exposureAPI struct {
 	listEmails bool // GET /api/users shows every user's e-mail
 	hashInMe   bool // GET /api/me returns password_hash
+	tokens     bool // GET /api/sessions lists every user's bearer token
 }
 
 func (a *exposureAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	user := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer tok-")
+	user := strings.TrimSuffix(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer tok-"), "-0123456789abcdef")
 	switch r.URL.Path {
 	case "/api/login":
 		var b map[string]string
@@ -102,6 +103,13 @@ func (a *exposureAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: "0123456789abcdef0123456789abcdef"})
 		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": signHS256("k", map[string]any{"sub": b["username"]}),
 			"token_type": "Bearer", "refresh_token": "rt-abcdefghijklmnopqrstuvwxyz"})
+		return
+	case "/api/sessions":
+		if a.tokens {
+			_, _ = w.Write([]byte(`[{"user":"alice","bearer":"tok-alice-0123456789abcdef"},{"user":"bob","bearer":"tok-bob-0123456789abcdef"}]`))
+			return
+		}
+		_, _ = w.Write([]byte(`[]`))
 		return
 	case "/api/catalogue":
 		_, _ = w.Write([]byte(`[{"id":"9b2f1c3e-1111-4111-8111-411111111111","name":"pen","price":"4111111111111111.00"}]`))
@@ -134,12 +142,13 @@ func exposureSession(t *testing.T, api *exposureAPI) *Session {
 	t.Cleanup(srv.Close)
 	var ids []*target.Identity
 	for _, n := range []string{"alice", "bob"} {
-		id := bearer(n, "tok-"+n)
+		id := bearer(n, "tok-"+n+"-0123456789abcdef")
 		id.Login = &target.LoginInfo{Method: "POST", Path: "/api/login", PasswordField: "password",
 			UsernameField: "username", Body: map[string]any{"username": n, "password": "pw-" + n}}
 		ids = append(ids, id)
 	}
-	ops := testOps("!GET /api/me", "!GET /api/users", "~GET /api/catalogue", "~POST /api/login")
+	ops := testOps("!GET /api/me", "!GET /api/users", "~GET /api/catalogue", "~POST /api/login",
+		"~GET /api/sessions")
 	return newTestSession(t, srv.URL, &target.Target{Operations: ops, Identities: ids})
 }
 
@@ -152,6 +161,7 @@ func TestDataExposureProbe(t *testing.T) {
 		{"clean API: login tokens, JSESSIONID hex, UUID digits and decimals are fine", exposureAPI{}, nil},
 		{"bob sees alice's e-mail in the user list", exposureAPI{listEmails: true}, []string{"exposure-pii-cross-user"}},
 		{"password hash in /me", exposureAPI{hashInMe: true}, []string{"exposure-password-hash"}},
+		{"every user's bearer token in a listing", exposureAPI{tokens: true}, []string{"exposure-token"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
