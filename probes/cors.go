@@ -228,7 +228,8 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 	return Pass(reason + "; no untrusted origin was allowed")
 }
 
-func (r *corsRun) get(ctx context.Context, id *target.Identity, path, origin string) (*httpx.Exchange, error) {
+func (r *corsRun) get(ctx context.Context, id *target.Identity,
+	path, origin string) (*httpx.Exchange, error) {
 	r.sent++
 	return r.s.Send(ctx, id, "GET", path, nil, http.Header{"Origin": {origin}})
 }
@@ -323,7 +324,8 @@ func (r *corsRun) checkVary(op *target.Operation, ex *httpx.Exchange) {
 // preflight sends one OPTIONS request from an attacker origin asking for a destructive
 // method and a random header. Trusting the origin there, even when the simple request did
 // not, is reported; echoing the asked method and header adds an informational finding.
-func (r *corsRun) preflight(ctx context.Context, op *target.Operation, id *target.Identity, path string) {
+func (r *corsRun) preflight(ctx context.Context, op *target.Operation, id *target.Identity,
+	path string) {
 	origin := r.s.Target.Base.Scheme + "://apigate-" + randLabel(8) + ".com"
 	hdr := "x-apigate-" + randLabel(6)
 	r.sent++

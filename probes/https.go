@@ -238,7 +238,8 @@ func (r *transportRun) plainHTTP(ctx context.Context, httpBase *url.URL) {
 	switch {
 	case ex.Status >= 300 && ex.Status < 400:
 		loc, err := reqURL.Parse(ex.Header.Get("Location"))
-		if err == nil && loc.Scheme == "https" && strings.EqualFold(loc.Hostname(), reqURL.Hostname()) {
+		if err == nil && loc.Scheme == "https" &&
+			strings.EqualFold(loc.Hostname(), reqURL.Hostname()) {
 			r.facts = append(r.facts, fmt.Sprintf("plain HTTP redirects (%d) to https on the same host",
 				ex.Status))
 			return

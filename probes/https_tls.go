@@ -139,7 +139,8 @@ func (r *transportRun) handshakes(ctx context.Context, base *url.URL) {
 		}
 	}
 	if len(legacy) > 0 {
-		flag := map[string]string{"TLS 1.0": "--tlsv1.0 --tls-max 1.0", "TLS 1.1": "--tlsv1.1 --tls-max 1.1"}
+		flag := map[string]string{
+			"TLS 1.0": "--tlsv1.0 --tls-max 1.0", "TLS 1.1": "--tlsv1.1 --tls-max 1.1"}
 		f := r.tlsFinding(RuleLegacyTLS, base,
 			fmt.Sprintf("accepted: %s (negotiated %s)", strings.Join(legacy, ", "),
 				tls.CipherSuiteName(legacyState.CipherSuite)),
@@ -202,8 +203,9 @@ func (r *transportRun) certificate(ctx context.Context, base *url.URL) {
 	for _, c := range st.PeerCertificates[1:] {
 		inter.AddCert(c)
 	}
+	const day = "2006-01-02"
 	desc := fmt.Sprintf("subject %q, issuer %q, valid %s to %s", leaf.Subject.CommonName,
-		leaf.Issuer.CommonName, leaf.NotBefore.Format("2006-01-02"), leaf.NotAfter.Format("2006-01-02"))
+		leaf.Issuer.CommonName, leaf.NotBefore.Format(day), leaf.NotAfter.Format(day))
 	now := time.Now()
 	_, verr := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter,
 		DNSName: base.Hostname(), CurrentTime: now})
@@ -260,7 +262,8 @@ func certProblem(err error, leaf *x509.Certificate) string {
 
 // tlsFinding builds a finding about the TLS endpoint itself. Its reproduction is a curl
 // command with the TLS options that show the problem.
-func (r *transportRun) tlsFinding(rule Rule, base *url.URL, excerpt, detail, curlOpts string) finding.Finding {
+func (r *transportRun) tlsFinding(rule Rule, base *url.URL,
+	excerpt, detail, curlOpts string) finding.Finding {
 	u := target.JoinURL(base, "/")
 	ex := &httpx.Exchange{Method: "GET", URL: u}
 	f := r.s.NewFinding(rule, nil, ex, finding.ConfidenceHigh, "", excerpt, detail)

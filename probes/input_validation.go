@@ -341,7 +341,8 @@ func (r *inputRun) confirmStored(ctx context.Context, op *target.Operation, id *
 
 // readBackPath finds where the object a write touched can be read: the item route of a
 // creation (by the id in its answer or Location), or the written item route itself.
-func (r *inputRun) readBackPath(op *target.Operation, ex *httpx.Exchange, vals map[string]string) string {
+func (r *inputRun) readBackPath(op *target.Operation, ex *httpx.Exchange,
+	vals map[string]string) string {
 	switch op.Method {
 	case "POST":
 		oid := createdID(ex)
@@ -430,7 +431,8 @@ func (r *inputRun) markCanary(sc *target.Schema, body map[string]any) {
 			continue
 		}
 		c := "apigate-" + r.s.Canary
-		if (p.MaxLength == nil || *p.MaxLength >= len(c)) && (p.MinLength == nil || *p.MinLength <= len(c)) {
+		if (p.MaxLength == nil || *p.MaxLength >= len(c)) &&
+			(p.MinLength == nil || *p.MinLength <= len(c)) {
 			body[k] = c
 		}
 	}

@@ -52,7 +52,8 @@ func (c *Client) Dial(ctx context.Context, u *url.URL) error {
 // Handshake performs one TLS handshake with u's host and port using cfg, and returns the
 // negotiated state. ServerName defaults to u's host name. A failed handshake is the
 // expected answer to an offer the server refuses, so it is not counted as an error.
-func (c *Client) Handshake(ctx context.Context, u *url.URL, cfg *tls.Config) (*tls.ConnectionState, error) {
+func (c *Client) Handshake(ctx context.Context, u *url.URL,
+	cfg *tls.Config) (*tls.ConnectionState, error) {
 	conn, err := c.dial(ctx, u)
 	if err != nil {
 		return nil, err
