@@ -33,10 +33,14 @@ const (
 	maxDescriptionText = 1024
 )
 
-// SchemaPath finds the shared SARIF 2.1.0 schema: ../shared/schemas/ beside the repository,
-// found by walking up from this source file (tests run with the package as the working
-// directory; CI places shared/ beside the clone).
+// SchemaPath finds the SARIF 2.1.0 schema: $APIGATE_SARIF_SCHEMA when set (the GitHub
+// workflow fetches the OASIS file there), else ../shared/schemas/ beside the repository,
+// found by walking up from this source file (this project's CI places shared/ beside the
+// clone).
 func SchemaPath() (string, error) {
+	if p := os.Getenv("APIGATE_SARIF_SCHEMA"); p != "" {
+		return p, nil
+	}
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return "", errors.New("sarifcheck: cannot locate source file")
