@@ -96,6 +96,11 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
 			"login brute force: %d of %d attempts to %s failed at the transport level", errs, k, where)}
 	}
+	if first.Status != 401 && first.Status != 403 && !Is2xx(first.Status) {
+		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
+			"login brute force: wrong passwords to %s answered HTTP %d, not 401/403, so the "+
+				"login may never have been checked", where, first.Status)}
+	}
 	if slowedDown(durs) {
 		return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
 			"failed logins to %s were slowed down (last answers took %s, first %s)",

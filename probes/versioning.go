@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/apigate/apigate/internal/finding"
 	"github.com/apigate/apigate/internal/httpx"
-	"github.com/apigate/apigate/internal/target"
 )
 
 // Rules of the versioning check.
@@ -139,20 +138,23 @@ func olderVersions(path string) (older []string, control string, ok bool) {
 type versionCtx struct {
 	s        *Session
 	findings []finding.Finding
-	notes    []string
+	notes    []string        // one summary per part
+	details  []string        // per-operation remarks, after the summaries
 	headers  map[string]bool // response URLs whose Deprecation/Sunset headers were checked
 }
 
 func (c *versionCtx) add(f finding.Finding) { c.findings = append(c.findings, f) }
 
-// addControl adds a weaker-version finding with a fingerprint that names the control, so
-// two missing controls on one path stay two alerts across runs.
-func (c *versionCtx) addControl(f finding.Finding, control string) {
-	f.Fingerprint = controlFingerprint(f, control)
-	c.add(f)
-}
 func (c *versionCtx) note(format string, a ...any) {
 	c.notes = append(c.notes, fmt.Sprintf(format, a...))
+}
+
+// detail records a per-operation remark once.
+func (c *versionCtx) detail(format string, a ...any) {
+	d := fmt.Sprintf(format, a...)
+	if !slices.Contains(c.details, d) {
+		c.details = append(c.details, d)
+	}
 }
 
 func (versioning) Run(ctx context.Context, s *Session) Verdict {
@@ -160,251 +162,23 @@ func (versioning) Run(ctx context.Context, s *Session) Verdict {
 		return NotTested("no operations known, so no versioned path to compare")
 	}
 	c := &versionCtx{s: s, headers: map[string]bool{}}
-	tested := c.oldVersions(ctx)
+	tested := c.oldVersions(ctx, c.variants())
 	deprecated := c.deprecatedOps(ctx)
 	if tested == 0 && deprecated == 0 && len(c.findings) == 0 {
-		return NotTested("no operation has a version in its path (/v2/, /api/v2, v2.0) and " +
-			"none is marked deprecated")
+		return NotTested("no operation has a version in its path (/v2/, /api/v2, v2.0) or a " +
+			"version parameter, and none is marked deprecated")
 	}
-	reason := strings.Join(c.notes, "; ")
+	reason := strings.Join(append(c.notes, c.details...), "; ")
 	if len(c.findings) > 0 {
 		return Fail(reason, c.findings...)
 	}
 	return Pass(reason)
 }
 
-// oldVersions compares up to maxVersionOps versioned GET operations with their older
-// versions. It returns how many operations were compared.
-func (c *versionCtx) oldVersions(ctx context.Context) int {
-	s := c.s
-	type pair struct {
-		op           *target.Operation
-		old, control string
-	}
-	var pairs []pair
-	seenOld := map[string]bool{}
-	for _, op := range s.Ops(http.MethodGet) {
-		older, control, ok := olderVersions(op.Path)
-		if !ok {
-			continue
-		}
-		for _, o := range older {
-			if seenOld[o] {
-				continue
-			}
-			seenOld[o] = true
-			pairs = append(pairs, pair{op: op, old: o, control: control})
-		}
-	}
-	// Literal paths first: they need no parameter values that might not exist.
-	sort.SliceStable(pairs, func(i, j int) bool {
-		return !strings.Contains(pairs[i].op.Path, "{") && strings.Contains(pairs[j].op.Path, "{")
-	})
-	if len(pairs) > maxVersionOps {
-		pairs = pairs[:maxVersionOps]
-	}
-	live, gone, redirects, catchAll := 0, 0, 0, 0
-	for _, p := range pairs {
-		switch c.compare(ctx, p.op, p.old, p.control) {
-		case oldLive:
-			live++
-		case oldGone:
-			gone++
-		case oldRedirects:
-			redirects++
-		case oldCatchAll:
-			catchAll++
-		}
-	}
-	if len(pairs) > 0 {
-		c.note("compared %d versioned operations with older versions: %d older versions live, "+
-			"%d not served (non-2xx), %d redirect to the current one, %d indistinguishable from a "+
-			"/v999/ catch-all", len(pairs), live, gone, redirects, catchAll)
-	}
-	return len(pairs)
-}
-
-type oldOutcome int
-
-const (
-	oldUnknown oldOutcome = iota
-	oldLive
-	oldGone
-	oldRedirects
-	oldCatchAll
-)
-
-// compare looks at one older version of op: is it live, is it only a catch-all, is it
-// documented, and is it weaker than the current one.
-func (c *versionCtx) compare(ctx context.Context, op *target.Operation, oldTmpl, ctlTmpl string) oldOutcome {
-	s := c.s
-	public := s.Target.IsPublic(op)
-	id := s.Identity(0)
-	if public {
-		id = nil
-	}
-	vals := map[string]string{}
-	curPath := FillPath(op, vals)
-	oldPath := fillLike(oldTmpl, op, curPath)
-	ctlPath := fillLike(ctlTmpl, op, curPath)
-
-	cur, err := s.Send(ctx, id, http.MethodGet, curPath, nil, nil)
-	if err != nil {
-		return oldUnknown
-	}
-	c.checkHeaders(op, cur)
-	old, err := s.Send(ctx, id, http.MethodGet, oldPath, nil, nil)
-	if err != nil {
-		return oldUnknown
-	}
-	switch {
-	case old.Status == 301 || old.Status == 302 || old.Status == 307 || old.Status == 308:
-		return oldRedirects
-	case !Is2xx(old.Status) || LooksLikeError(old.Body):
-		return oldGone
-	}
-	ctl, err := s.Send(ctx, id, http.MethodGet, ctlPath, nil, nil)
-	if err == nil && Is2xx(ctl.Status) &&
-		(string(ctl.Body) == string(old.Body) || Similarity(ctl.Body, old.Body) >= catchAllSimilarity) {
-		return oldCatchAll
-	}
-	oldOp := &target.Operation{Method: http.MethodGet, Path: oldTmpl, Source: op.Source}
-	c.checkHeaders(oldOp, old)
-	documented := false
-	for _, o := range s.Ops(http.MethodGet) {
-		if target.MatchPath(o.Path, oldTmpl) {
-			documented = true
-		}
-	}
-
-	weaker := c.weaker(ctx, op, oldOp, curPath, oldPath, cur, old, id)
-	alias := Is2xx(cur.Status) && Similarity(cur.Body, old.Body) >= aliasSimilarity && !weaker
-	switch {
-	case alias:
-		c.note("GET %s is an alias of GET %s (same response and protections)", oldPath, curPath)
-	case documented && !weaker:
-		c.note("GET %s is a documented older version with the same protections", oldPath)
-	}
-	if !documented && !alias {
-		f := s.NewFinding(RuleVersionOldLive, oldOp, old, finding.ConfidenceHigh,
-			fmt.Sprintf("Undocumented older version GET %s still answers %d", oldTmpl, old.Status),
-			Truncate(string(old.Body), 300),
-			fmt.Sprintf("GET %s is not in the API description, yet answers %d while the control "+
-				"%s does not answer the same way.", oldPath, old.Status, ctlPath))
-		if d, ok := ParseDeprecation(old.Header.Get("Deprecation")); ok && d.Conformant {
-			f.Severity = finding.SeverityLow // announced as deprecated: known to its owners
-		}
-		c.add(f)
-	}
-	return oldLive
-}
-
-// fillLike fills the parameters of tmpl (an older-version template of op) with the values
-// used for op's current path, so both name the same object.
-func fillLike(tmpl string, op *target.Operation, curPath string) string {
-	ts, cs := strings.Split(tmpl, "/"), strings.Split(curPath, "/")
-	ops := strings.Split(op.Path, "/")
-	if len(ts) != len(cs) || len(ops) != len(cs) {
-		return tmpl
-	}
-	for i := range ts {
-		if target.IsParam(ts[i]) {
-			ts[i] = cs[i]
-		}
-	}
-	return strings.Join(ts, "/")
-}
-
 // sensitiveFieldWords mark response fields whose appearance only on the old version is an
 // exposure, not a schema change.
 var sensitiveFieldWords = []string{"password", "passwd", "hash", "secret", "token", "api_key",
 	"apikey", "ssn", "salt", "private", "credit_card", "card_number", "cvv"}
-
-// weaker re-runs the cheap controls against the old version and reports each one it lacks.
-func (c *versionCtx) weaker(ctx context.Context, op, oldOp *target.Operation, curPath, oldPath string,
-	cur, old *httpx.Exchange, id *target.Identity) bool {
-	s := c.s
-	found := false
-	// Authentication: the current version refuses an anonymous call, the old one serves it.
-	if !s.Target.IsPublic(op) {
-		curAnon, err1 := s.Send(ctx, nil, http.MethodGet, curPath, nil, nil)
-		oldAnon := old
-		var err2 error
-		if id != nil {
-			oldAnon, err2 = s.Send(ctx, nil, http.MethodGet, oldPath, nil, nil)
-		}
-		if err1 == nil && err2 == nil && (curAnon.Status == 401 || curAnon.Status == 403) &&
-			Is2xx(oldAnon.Status) && !LooksLikeError(oldAnon.Body) && !EmptyBody(oldAnon.Body) {
-			f := s.NewFinding(RuleVersionWeaker, oldOp, oldAnon, finding.ConfidenceHigh,
-				fmt.Sprintf("Older version GET %s answers without authentication", oldOp.Path),
-				Truncate(string(oldAnon.Body), 300),
-				fmt.Sprintf("Without credentials GET %s answers %d, while the current GET %s "+
-					"answers %d.", oldPath, oldAnon.Status, curPath, curAnon.Status))
-			f.CWE = []string{"CWE-1059", "CWE-306"}
-			c.addControl(f, "authentication")
-			found = true
-		}
-	}
-	// CORS: an origin the current version does not trust is allowed on the old one.
-	origin := "https://" + s.Canary + ".evil.example"
-	h := http.Header{"Origin": {origin}}
-	curC, err1 := s.Send(ctx, id, http.MethodGet, curPath, nil, h)
-	oldC, err2 := s.Send(ctx, id, http.MethodGet, oldPath, nil, h)
-	if err1 == nil && err2 == nil && !allowsOrigin(curC, origin) && allowsOrigin(oldC, origin) {
-		f := s.NewFinding(RuleVersionWeaker, oldOp, oldC, finding.ConfidenceHigh,
-			fmt.Sprintf("Older version GET %s allows any CORS origin", oldOp.Path),
-			HeaderExcerpt(oldC, "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"),
-			fmt.Sprintf("The old version allows Origin %s, which the current GET %s refuses.",
-				origin, curPath))
-		f.CWE = []string{"CWE-1059", "CWE-942"}
-		f.Severity = finding.SeverityMedium
-		if strings.EqualFold(oldC.Header.Get("Access-Control-Allow-Credentials"), "true") {
-			f.Severity = finding.SeverityHigh
-		}
-		c.addControl(f, "cors")
-		found = true
-	}
-	// Exposure: sensitive fields that only the old version returns.
-	if Is2xx(cur.Status) {
-		curKeys := leafKeys(cur.Body)
-		var extra []string
-		for k := range leafKeys(old.Body) {
-			if !curKeys[k] && sensitiveName(k) {
-				extra = append(extra, k)
-			}
-		}
-		if len(extra) > 0 {
-			sort.Strings(extra)
-			f := s.NewFinding(RuleVersionWeaker, oldOp, old, finding.ConfidenceMedium,
-				fmt.Sprintf("Older version GET %s returns fields the current one hides", oldOp.Path),
-				"fields only in the old version: "+strings.Join(extra, ", "),
-				fmt.Sprintf("GET %s returns %s, which GET %s no longer returns.", oldPath,
-					strings.Join(extra, ", "), curPath))
-			f.CWE = []string{"CWE-1059", "CWE-213"}
-			c.addControl(f, "exposure")
-			found = true
-		}
-	}
-	// Headers: protective response headers the current version sends and the old one lacks.
-	var missing []string
-	for _, name := range []string{"X-Content-Type-Options", "Cache-Control", "Strict-Transport-Security",
-		"Content-Security-Policy"} {
-		if cur.Header.Get(name) != "" && old.Header.Get(name) == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		f := s.NewFinding(RuleVersionWeaker, oldOp, old, finding.ConfidenceHigh,
-			fmt.Sprintf("Older version GET %s lacks security headers the current one sends", oldOp.Path),
-			"missing on the old version: "+strings.Join(missing, ", "),
-			fmt.Sprintf("GET %s sends %s; GET %s does not.", curPath, strings.Join(missing, ", "), oldPath))
-		f.CWE = []string{"CWE-1059", "CWE-16"}
-		f.Severity = finding.SeverityLow
-		c.addControl(f, "headers")
-		found = true
-	}
-	return found
-}
 
 // allowsOrigin reports whether a response lets origin read it.
 func allowsOrigin(ex *httpx.Exchange, origin string) bool {

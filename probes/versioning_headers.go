@@ -76,10 +76,10 @@ func (c *versionCtx) checkHeaders(op *target.Operation, ex *httpx.Exchange) {
 		c.add(f)
 	}
 	if depOK && !dep.At.IsZero() && dep.At.Before(now) && sunRaw == "" && !hasRel("deprecation") {
-		c.note("GET %s is deprecated since %s with neither a Sunset date nor a deprecation link",
+		c.detail("GET %s is deprecated since %s with neither a Sunset date nor a deprecation link",
 			op.Path, dep.At.Format("2006-01-02"))
 	}
 	if depOK && len(problems) == 0 {
-		c.note("GET %s announces its deprecation correctly", op.Path)
+		c.detail("GET %s announces its deprecation correctly", op.Path)
 	}
 }

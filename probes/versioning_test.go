@@ -96,7 +96,7 @@ func TestVersioning(t *testing.T) {
 				},
 			},
 			ops: []*target.Operation{verV2Op}, want: finding.StatusPass,
-			reason: "1 redirect to the current one",
+			reason: "1 redirect,",
 		},
 		{
 			name: "trap: a catch-all answering /v999/ like /v1/ is no old version",
@@ -105,7 +105,7 @@ func TestVersioning(t *testing.T) {
 				"*":             verOpen(`<html>app shell</html>`),
 			},
 			ops: []*target.Operation{verV2Op}, want: finding.StatusPass,
-			reason: "1 indistinguishable from a /v999/ catch-all",
+			reason: "1 indistinguishable from a version-999 control (catch-all); 0 of 4 shadow paths",
 		},
 		{
 			name: "trap: an alias with the same auth behaviour is not a finding",
@@ -166,6 +166,39 @@ func TestVersioning(t *testing.T) {
 			sev:   map[string]finding.Severity{"versioning-header-format": finding.SeverityInfo},
 		},
 		{
+			name: "older value of an Api-Version header parameter without auth is weaker",
+			routes: map[string]http.HandlerFunc{"/api/items": func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Api-Version") == "1" {
+					verOpen(verV2Items)(w, r)
+					return
+				}
+				verAuthed(verV2Items)(w, r)
+			}},
+			ops: []*target.Operation{{Method: "GET", Path: "/api/items", Security: target.SecurityRequired,
+				Params: []target.Param{{Name: "Api-Version", In: "header",
+					Schema: &target.Schema{Type: "string", Enum: []any{"2", "1"}}}}}},
+			want:  finding.StatusFail,
+			rules: []string{"versioning-old-version-weaker", "versioning-old-version-weaker"},
+		},
+		{
+			name:   "trap: a version query parameter the API ignores is an alias, not a finding",
+			routes: map[string]http.HandlerFunc{"/api/items": verAuthed(verV2Items)},
+			ops: []*target.Operation{{Method: "GET", Path: "/api/items", Security: target.SecurityRequired,
+				Params: []target.Param{{Name: "api-version", In: "query",
+					Schema: &target.Schema{Type: "string", Example: "v3"}}}}},
+			want: finding.StatusPass, reason: "GET /api/items?api-version=v2 is an alias",
+		},
+		{
+			name: "a live undocumented shadow path is reported",
+			routes: map[string]http.HandlerFunc{
+				"/api/items":        verOpen(verV2Items),
+				"/api/legacy/items": verOpen(`[{"id":1,"name":"widget","sku":"W-1"},{"id":2}]`),
+			},
+			ops:   []*target.Operation{{Method: "GET", Path: "/api/items", Security: target.SecurityNone, Deprecated: true}},
+			want:  finding.StatusFail,
+			rules: []string{"versioning-deprecated-no-header", "versioning-old-version-live"},
+		},
+		{
 			name:   "no versioned or deprecated operation is not tested",
 			routes: map[string]http.HandlerFunc{"/api/items": verOpen(`[]`)},
 			ops:    []*target.Operation{{Method: "GET", Path: "/api/items"}},
@@ -222,6 +255,20 @@ func TestOlderVersions(t *testing.T) {
 		older, ctl, _ := olderVersions(c.in)
 		if strings.Join(older, " ") != c.older || ctl != c.control {
 			t.Errorf("olderVersions(%q) = %v, %q", c.in, older, ctl)
+		}
+	}
+}
+
+func TestOlderValue(t *testing.T) {
+	cases := []struct{ in, older, control string }{
+		{"2", "1", "999"}, {"v3", "v2", "v999"}, {"2.1", "1.0", "999.0"},
+		{"application/vnd.shop.v2+json", "application/vnd.shop.v1+json", "application/vnd.shop.v999+json"},
+		{"1", "", ""}, {"2024-01-01", "", ""}, {"latest", "", ""},
+	}
+	for _, c := range cases {
+		older, ctl, _ := olderValue(c.in)
+		if older != c.older || ctl != c.control {
+			t.Errorf("olderValue(%q) = %q, %q", c.in, older, ctl)
 		}
 	}
 }
