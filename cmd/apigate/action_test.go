@@ -239,7 +239,7 @@ func TestActionPullRequestEndToEnd(t *testing.T) {
 		t.Errorf("summary:\n%s", r.summaryText)
 	}
 	stdout := r.stdout.String()
-	if !regexp.MustCompile(`(?m)^::error title=apigate high`).MatchString(stdout) {
+	if !regexp.MustCompile(`(?m)^::error [^\n]*title=apigate high`).MatchString(stdout) {
 		t.Errorf("no error annotation for the high finding:\n%s", stdout)
 	}
 	if !regexp.MustCompile(`(?m)^::stop-commands::[0-9a-f]{32}$`).MatchString(stdout) {
@@ -321,7 +321,7 @@ func TestActionForkPullRequest(t *testing.T) {
 	if !strings.Contains(r.summaryText, "### Findings") {
 		t.Error("fork run wrote no summary")
 	}
-	if !strings.Contains(r.stdout.String(), "::error title=apigate high") {
+	if !regexp.MustCompile(`(?m)^::error [^\n]*title=apigate high`).MatchString(r.stdout.String()) {
 		t.Error("fork run wrote no annotations")
 	}
 }

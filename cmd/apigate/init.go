@@ -77,7 +77,7 @@ func inspectRepo(root string) repoFacts {
 	if f.compose != "" {
 		f.service, f.port, f.multiple = publishedService(filepath.Join(root, f.compose))
 	}
-	if doc := findOpenAPI(root); doc != nil {
+	if doc := findOpenAPI(root, ""); doc != nil {
 		f.openapi = doc.Source
 		if op := doc.LoginOperation(); op != nil {
 			f.login = op.Method + " " + op.Path
@@ -146,8 +146,17 @@ func containerPort(n yaml.Node) int {
 	return p
 }
 
-// findOpenAPI looks for an API document near the root: the usual names, three levels deep.
-func findOpenAPI(root string) *openapi.Document {
+// findOpenAPI returns the first API document found near the root, nil when none.
+func findOpenAPI(root, basePath string) *openapi.Document {
+	if docs := openAPIFiles(root, basePath); len(docs) > 0 {
+		return docs[0]
+	}
+	return nil
+}
+
+// openAPIFiles loads the API documents near the root (files named like openapi or swagger,
+// three levels deep), shortest path first.
+func openAPIFiles(root, basePath string) []*openapi.Document {
 	var found []string
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -170,12 +179,13 @@ func findOpenAPI(root string) *openapi.Document {
 		return nil
 	})
 	sort.Slice(found, func(i, j int) bool { return len(found[i]) < len(found[j]) })
+	var docs []*openapi.Document
 	for _, p := range found {
-		if doc, err := openapi.LoadFile(p, openapi.Options{Root: root}); err == nil {
-			return doc
+		if doc, err := openapi.LoadFile(p, openapi.Options{Root: root, BasePath: basePath}); err == nil {
+			docs = append(docs, doc)
 		}
 	}
-	return nil
+	return docs
 }
 
 func starterConfig(f repoFacts) string {

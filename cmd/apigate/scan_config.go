@@ -25,7 +25,7 @@ import (
 
 // setupBudget caps the requests spent before probing: fetching the API document, logging
 // in, and discovery when there is no document.
-const setupBudget = 100
+const setupBudget = 200
 
 // discoverBudget caps discovery's share of it.
 const discoverBudget = 20
@@ -34,12 +34,13 @@ const discoverBudget = 20
 // checked before anything starts.
 type scanConfig struct {
 	cfg      *config.Config
-	root     string            // repository root, for source locations
+	root     string            // working directory, which locations are relative to
 	doc      *openapi.Document // a local document, loaded up front
 	served   string            // a document path the API serves, fetched later
 	rules    []suppress.Rule
 	baseline *suppress.Baseline
 	baseFile string
+	docLoc   *finding.Location // the repository's API document, for API-wide findings
 }
 
 // applyConfig reads the config (--config, else .apigate.yml in the working directory),
@@ -170,10 +171,19 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 		if doc != nil {
 			log.Info("API document served by the target", "path", doc.Source,
 				"operations", len(doc.Operations))
+			if file := bestLocalDocument(doc, sc.root, c.Target.BasePath); file != nil {
+				n := doc.AdoptSources(file)
+				sc.docLoc = file.Location()
+				log.Info("operations anchored to the repository's document", "file", file.Source,
+					"operations", n)
+			}
 		}
 	}
 	if doc != nil {
 		t.Operations = append(t.Operations, doc.Operations...)
+		if l := doc.Location(); l != nil {
+			sc.docLoc = l
+		}
 	}
 	t.Operations = addEndpoints(t.Operations, c.Endpoints)
 	if doc == nil {
@@ -216,6 +226,19 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 	return exitOK, nil
 }
 
+// bestLocalDocument finds the repository file that declares most of the served document's
+// operations, so findings anchor to the document the project maintains.
+func bestLocalDocument(served *openapi.Document, root, basePath string) *openapi.Document {
+	var best *openapi.Document
+	bestN := 0
+	for _, d := range openAPIFiles(root, basePath) {
+		if n := served.Shared(d); n > bestN {
+			best, bestN = d, n
+		}
+	}
+	return best
+}
+
 // addEndpoints adds the config's hand-written operations the document lacks.
 func addEndpoints(ops []*target.Operation, eps []config.Endpoint) []*target.Operation {
 	var extra []*target.Operation
@@ -249,7 +272,8 @@ func mergeOperations(ops, extra []*target.Operation) []*target.Operation {
 // accept anchors findings to source lines and applies suppressions and the baseline, so
 // that the exit code counts only what nobody accepted.
 func (sc *scanConfig) accept(rep *finding.Report, t *target.Target, fallback *finding.Location) {
-	locate.Fill(rep, locate.Options{Root: sc.root, Operations: t.Operations, Fallback: fallback})
+	locate.Fill(rep, locate.Options{Root: sc.root, Operations: t.Operations, Fallback: fallback,
+		Document: sc.docLoc})
 	suppress.Apply(rep, sc.rules, time.Now())
 	if sc.baseline != nil {
 		sc.baseline.Apply(rep, sc.baseFile)
@@ -261,24 +285,13 @@ func isFile(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// repoRoot is the nearest directory at or above the working directory holding .git, or
-// the working directory: SARIF locations are relative to it.
+// repoRoot is where locations are relative to and where source is searched: the working
+// directory. The action runs from the repository (or its working-directory) and rewrites
+// locations relative to the workspace itself (relativizeLocations).
 func repoRoot() string {
-	if ws := os.Getenv("GITHUB_WORKSPACE"); ws != "" {
-		return ws
-	}
 	wd, err := os.Getwd()
 	if err != nil {
 		return "."
 	}
-	for d := wd; ; {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return wd
-		}
-		d = parent
-	}
+	return wd
 }

@@ -19,6 +19,8 @@ type Options struct {
 	Operations []*target.Operation
 	// Fallback is used when nothing better is found, typically the compose service's line.
 	Fallback *finding.Location
+	// Document anchors what is left: the API document's servers line.
+	Document *finding.Location
 }
 
 // Fill sets Location on every finding of rep that has none.
@@ -42,9 +44,12 @@ func Fill(rep *finding.Report, o Options) {
 				continue
 			}
 		}
-		if o.Fallback != nil {
-			loc := *o.Fallback
-			f.Location = &loc
+		for _, l := range []*finding.Location{o.Fallback, o.Document} {
+			if l != nil {
+				loc := *l
+				f.Location = &loc
+				break
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package locate
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/apigate/apigate/internal/finding"
@@ -33,6 +34,11 @@ func TestFindRoutesInEachSyntax(t *testing.T) {
 			t.Errorf("%s %s: got %+v, want %s:%d", c.method, c.path, loc, c.file, c.line)
 		}
 	}
+	for _, r := range idx.routes {
+		if strings.Contains(strings.ToLower(r.File), "test") || strings.Contains(r.File, "node_modules") {
+			t.Errorf("indexed a test or dependency file: %s", r.File)
+		}
+	}
 	for _, p := range []string{"/api/unknown/{id}", "/{id}", "/orders", "/static/app.js", "/"} {
 		if loc := idx.Find("GET", p); loc != nil {
 			t.Errorf("GET %s: matched %+v, want nothing", p, loc)
@@ -50,11 +56,17 @@ func TestFillOrder(t *testing.T) {
 		{Method: "GET", Path: "/"},
 		{Method: "GET", Path: "/api/none", Location: given},
 	}}
+	docLoc := &finding.Location{File: "api/openapi.yaml", Line: 4, Kind: "openapi"}
 	ops := []*target.Operation{
 		{Method: "GET", Path: "/api/things/{id}", Source: spec},
 		{Method: "GET", Path: "/api/projects/{id}"},
 	}
-	Fill(rep, Options{Root: "testdata/repo", Operations: ops, Fallback: compose})
+	only := &finding.Report{Findings: []finding.Finding{{Method: "GET", Path: "/"}}}
+	Fill(only, Options{Operations: ops, Document: docLoc})
+	if l := only.Findings[0].Location; l == nil || l.Line != 4 {
+		t.Errorf("document fallback: %+v", l)
+	}
+	Fill(rep, Options{Root: "testdata/repo", Operations: ops, Fallback: compose, Document: docLoc})
 	want := []string{"api/openapi.yaml:40", "rbapi/routes.rb:2", "docker-compose.yml:3", "x.go:1"}
 	for i, f := range rep.Findings {
 		got := ""

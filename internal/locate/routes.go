@@ -31,6 +31,18 @@ var sourceExts = map[string]bool{
 var skipDirs = map[string]bool{
 	".git": true, "node_modules": true, "vendor": true, "dist": true, "build": true,
 	"target": true, "venv": true, ".venv": true, "__pycache__": true, ".tox": true,
+	// Tests mention routes too, but a finding belongs where the route is defined.
+	"test": true, "tests": true, "__tests__": true, "testdata": true, "spec": true, "e2e": true,
+}
+
+// isTestFile recognises test files by the naming conventions of each language.
+func isTestFile(name string) bool {
+	lower := strings.ToLower(name)
+	base := strings.TrimSuffix(lower, filepath.Ext(lower))
+	return strings.HasSuffix(base, "_test") || strings.HasPrefix(base, "test_") ||
+		strings.HasSuffix(base, ".test") || strings.HasSuffix(base, ".spec") ||
+		strings.HasSuffix(base, "test") && filepath.Ext(lower) == ".java" ||
+		strings.HasSuffix(base, "_spec")
 }
 
 // Route is one path literal found in source.
@@ -67,7 +79,7 @@ func Scan(root string, lim Limits) *Index {
 			}
 			return nil
 		}
-		if !sourceExts[strings.ToLower(filepath.Ext(p))] || strings.HasSuffix(p, "_test.go") {
+		if !sourceExts[strings.ToLower(filepath.Ext(p))] || isTestFile(d.Name()) {
 			return nil
 		}
 		if files >= lim.MaxFiles {

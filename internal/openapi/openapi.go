@@ -38,6 +38,18 @@ type Document struct {
 	// Served is true when the document was fetched from the target, so its lines are not
 	// lines of a repository file.
 	Served bool
+	// topLine is the line that says where the API lives (servers, host or basePath), else
+	// the version line.
+	topLine int
+}
+
+// Location anchors findings about the API as a whole (transport, headers on every route)
+// to the document: its servers line. It is nil for a served document.
+func (d *Document) Location() *finding.Location {
+	if d.Served || d.topLine == 0 {
+		return nil
+	}
+	return &finding.Location{File: d.Source, Line: d.topLine, Kind: "openapi"}
 }
 
 // Options tune loading. The zero value takes the base path from the document's servers.
@@ -156,7 +168,12 @@ func Load(data []byte, source string, opts Options) (*Document, error) {
 			"(no top-level 'openapi' or 'swagger' key)"))
 	}
 
-	d := &Document{Source: source, Version: version}
+	d := &Document{Source: source, Version: version, topLine: root.Content[0].Line}
+	for _, key := range []string{"basePath", "host", "servers"} {
+		if i := keyLine(root, key); i > 0 {
+			d.topLine = i
+		}
+	}
 	d.BasePath = basePath(doc3, opts.BasePath)
 	lines := operationLines(root)
 	ops, err := convert(doc3, d.BasePath)
@@ -278,3 +295,39 @@ func Fetch(ctx context.Context, get Fetcher, path string, opts Options) (*Docume
 }
 
 var errTruncated = errors.New("the document is larger than the client's body cap")
+
+// Shared counts the operations (method and path) d and other both declare.
+func (d *Document) Shared(other *Document) int {
+	have := map[string]bool{}
+	for _, op := range other.Operations {
+		have[op.Method+" "+op.Path] = true
+	}
+	n := 0
+	for _, op := range d.Operations {
+		if have[op.Method+" "+op.Path] {
+			n++
+		}
+	}
+	return n
+}
+
+// AdoptSources gives the operations of a served document the lines of the same operations
+// in a repository file, so that findings point at the file the project maintains. It
+// returns how many operations got a line.
+func (d *Document) AdoptSources(file *Document) int {
+	lines := map[string]*finding.Location{}
+	for _, op := range file.Operations {
+		if op.Source != nil {
+			lines[op.Method+" "+op.Path] = op.Source
+		}
+	}
+	n := 0
+	for _, op := range d.Operations {
+		if loc, ok := lines[op.Method+" "+op.Path]; ok && op.Source == nil {
+			c := *loc
+			op.Source = &c
+			n++
+		}
+	}
+	return n
+}

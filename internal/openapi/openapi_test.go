@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,6 +95,10 @@ func TestLoadOpenAPI30(t *testing.T) {
 	if post.RequestContentType != "application/json" || post.RequestBody == nil ||
 		post.RequestBody.Properties["age"].Maximum == nil || *post.RequestBody.Properties["age"].Maximum != 40 {
 		t.Errorf("request body %q %+v", post.RequestContentType, post.RequestBody)
+	}
+
+	if loc := doc.Location(); loc == nil || loc.Line != 5 || loc.File != "testdata/petstore-3.0.yaml" {
+		t.Errorf("document location %+v, want the servers line 5", loc)
 	}
 
 	login := doc.LoginOperation()
@@ -256,5 +261,27 @@ func TestFetch(t *testing.T) {
 	}, "/spec.json", Options{})
 	if err == nil || !strings.Contains(err.Error(), "fetch /spec.json: refused") {
 		t.Errorf("named path: %v", err)
+	}
+}
+
+func TestAdoptSources(t *testing.T) {
+	file := load(t, "petstore-3.0.yaml")
+	data, _ := os.ReadFile("testdata/petstore-3.0.yaml")
+	served, err := Load(data, "/openapi.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range served.Operations {
+		op.Source = nil
+	}
+	served.Operations = append(served.Operations, &target.Operation{Method: "GET", Path: "/extra"})
+	if n := served.AdoptSources(file); n != 4 {
+		t.Fatalf("adopted %d lines, want 4", n)
+	}
+	if s := served.Operations[0].Source; s == nil || s.File != "testdata/petstore-3.0.yaml" || s.Line != 42 {
+		t.Errorf("source %+v", s)
+	}
+	if served.Operations[4].Source != nil {
+		t.Errorf("an operation absent from the file got a line")
 	}
 }

@@ -158,6 +158,16 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// keyLine is the line of key in mapping m, 0 when absent.
+func keyLine(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i].Line
+		}
+	}
+	return 0
+}
+
 // operationLines maps "METHOD /path" to the line of the method key under paths.
 func operationLines(root *yaml.Node) map[string]int {
 	out := map[string]int{}

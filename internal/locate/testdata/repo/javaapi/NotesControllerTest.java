@@ -1,0 +1,1 @@
+mvc.perform(get("/api/notes/{id}"));

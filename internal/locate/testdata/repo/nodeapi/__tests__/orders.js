@@ -1,0 +1,1 @@
+request(app).get('/admin/accounts/:id').expect(401);

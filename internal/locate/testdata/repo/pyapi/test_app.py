@@ -1,0 +1,1 @@
+client.get("/api/tickets/{ticket}")
