@@ -199,6 +199,22 @@ func TestVersioning(t *testing.T) {
 			rules: []string{"versioning-deprecated-no-header", "versioning-old-version-live"},
 		},
 		{
+			name: "trap: a past Sunset on an endpoint that answers 410 is retired, not live",
+			routes: map[string]http.HandlerFunc{"/api/legacy": func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Deprecation", "@1688169599")
+				w.Header().Set("Sunset", past)
+				w.WriteHeader(http.StatusGone)
+			}},
+			ops: []*target.Operation{legacy}, want: finding.StatusPass,
+		},
+		{
+			name: "a Deprecation value that is not a date is a format note",
+			routes: map[string]http.HandlerFunc{"/api/legacy": verWithHeaders(map[string]string{
+				"Deprecation": "yes, soon"}, verOpen(`{"ok":true}`))},
+			ops: []*target.Operation{legacy}, want: finding.StatusFail,
+			rules: []string{"versioning-header-format"},
+		},
+		{
 			name:   "no versioned or deprecated operation is not tested",
 			routes: map[string]http.HandlerFunc{"/api/items": verOpen(`[]`)},
 			ops:    []*target.Operation{{Method: "GET", Path: "/api/items"}},
