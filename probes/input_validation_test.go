@@ -296,3 +296,25 @@ func TestInputValidationLeavesTheProfileAsFound(t *testing.T) {
 		t.Errorf("profile not restored: %v", profile)
 	}
 }
+
+func TestStoredAs(t *testing.T) {
+	flat := Flatten([]byte(`{"qty":0,"name":"12345","big":2147483648,"note":"x","f":1e6}`))
+	cases := []struct {
+		field string
+		v     any
+		want  bool
+	}{
+		{"qty", 0.0, true},
+		{"qty", -1, false},
+		{"big", int64(2147483648), true},
+		{"f", 1000000, true},
+		{"name", 12345, false}, // a number coerced to a string is lenient parsing
+		{"note", "x", true},
+		{"missing", "x", false},
+	}
+	for _, tc := range cases {
+		if got := storedAs(flat, tc.field, tc.v); got != tc.want {
+			t.Errorf("storedAs(%s, %v) = %v, want %v", tc.field, tc.v, got, tc.want)
+		}
+	}
+}

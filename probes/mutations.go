@@ -362,8 +362,13 @@ func storedAs(flat map[string]string, field string, v any) bool {
 	if got == string(want) {
 		return true
 	}
-	// Numbers may come back as floats ("-1" vs "-1.0" never occurs in Go, but 1e+06 might).
+	// Numbers may come back in another notation (1e+06); a number coerced to a string, or
+	// the other way round, is lenient parsing rather than the invalid value stored.
 	var a, b any
-	return json.Unmarshal([]byte(got), &a) == nil && json.Unmarshal(want, &b) == nil &&
-		fmt.Sprint(a) == fmt.Sprint(b)
+	if json.Unmarshal([]byte(got), &a) != nil || json.Unmarshal(want, &b) != nil {
+		return false
+	}
+	fa, okA := a.(float64)
+	fb, okB := b.(float64)
+	return okA && okB && fa == fb
 }

@@ -312,9 +312,18 @@ func (r *errorRun) try(ctx context.Context, id *target.Identity, op *target.Oper
 	if baseline != nil && baseline.Status != 0 {
 		already = matchSignatures(baseline.Body)
 	}
-	for _, hit := range matchSignatures(ex.Body) {
+	hits := matchSignatures(ex.Body)
+	debugPage := false
+	for _, hit := range hits {
+		debugPage = debugPage || hit.Sig.Rule == &RuleErrorsDebugConsole ||
+			hit.Sig.Rule == &RuleErrorsDebugPage
+	}
+	for _, hit := range hits {
 		if containsSig(already, hit.Sig) {
 			continue
+		}
+		if debugPage && hit.Sig.Rule == &RuleErrorsStackTrace {
+			continue // the debug page finding already says the trace is shown
 		}
 		key := hit.Sig.Rule.ID + " " + opKey(op, t.path)
 		if r.seen[key] {

@@ -83,12 +83,13 @@ func TestSafeErrors(t *testing.T) {
 				}
 				return false
 			}, rule: RuleErrorsSQL.ID, sev: finding.SeverityMedium},
-		{name: "werkzeug debugger is critical",
+		{name: "werkzeug debugger is critical and its traceback is not reported twice",
 			fail: func(w http.ResponseWriter, r *http.Request, _ string) bool {
 				if strings.Contains(r.URL.Path, "'") || strings.Contains(r.URL.RawPath, "%27") {
 					w.Header().Set("Content-Type", "text/html")
 					w.WriteHeader(500)
-					_, _ = io.WriteString(w, `<title>ValueError // Werkzeug Debugger</title><script>var EVALEX = true;</script>`)
+					_, _ = io.WriteString(w, `<title>ValueError // Werkzeug Debugger</title><script>var EVALEX = true;</script>`+
+						"<textarea>Traceback (most recent call last):\n  File &#34;/app/app.py&#34;, line 9, in item</textarea>")
 					return true
 				}
 				return false
