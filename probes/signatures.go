@@ -269,10 +269,11 @@ func (sig *errorSignature) match(text string) (bool, string) {
 	return true, strings.TrimSpace(text[start:end])
 }
 
-// bodyForms returns the body as text, HTML-unescaped, and as the JSON strings it contains.
+// bodyForms returns the body HTML-unescaped, as the JSON strings it contains, and as it
+// is; the readable forms come first, since the first match gives the finding's excerpt.
 func bodyForms(body []byte) []string {
 	raw := string(body)
-	forms := []string{raw}
+	var forms []string
 	if un := html.UnescapeString(raw); un != raw {
 		forms = append(forms, un)
 	}
@@ -284,7 +285,7 @@ func bodyForms(body []byte) []string {
 			forms = append(forms, b.String())
 		}
 	}
-	return forms
+	return append(forms, raw)
 }
 
 func jsonStrings(v any, b *strings.Builder) {
