@@ -438,8 +438,8 @@ func (m *massRun) report(op *target.Operation, ex, back *httpx.Exchange, reader 
 	f := m.s.NewFinding(rule, op, ex, finding.ConfidenceHigh,
 		fmt.Sprintf("%s %s stores %q from the request body", op.Method, op.Path, field),
 		excerpt,
-		fmt.Sprintf("%s sent %s = %s (it was %s); a separate read as %s returned the new value.",
-			m.a.Name, field, sent, was, readerName(m.a, reader)))
+		fmt.Sprintf("%s sent %s = %s (%sit was %s); a separate read as %s returned the new value.",
+			m.a.Name, field, sent, m.whose(rule, val), was, readerName(m.a, reader)))
 	m.findings = append(m.findings, f)
 }
 
@@ -518,6 +518,14 @@ func (m *massRun) injectCreate(r *resource, base map[string]any, field string) {
 		return
 	}
 	m.report(r.Create, ex, backEx, owner, field, base[field], val)
+}
+
+// whose names the identity an injected owner value belongs to.
+func (m *massRun) whose(rule Rule, val any) string {
+	if rule.ID != RuleMassOwnership.ID || m.b == nil || fmt.Sprint(val) != fmt.Sprint(m.bID) {
+		return ""
+	}
+	return m.b.Name + "'s user id; "
 }
 
 func readerName(writer, reader *target.Identity) string {
