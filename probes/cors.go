@@ -165,7 +165,7 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 	u := s.Target.Base
 	variants := originVariants(u.Scheme, u.Host, u.Hostname())
 	own := u.Scheme + "://" + u.Host
-	preflightDone := false
+	preflightDone, anonDone := false, false
 	for _, op := range ops {
 		if ctx.Err() != nil {
 			break
@@ -207,6 +207,12 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 		if !dynamic && originEqual(ownACAO, own) {
 			r.checkVary(op, base)
 		}
+		if id != nil && !echoed && !anonDone {
+			// Some stacks answer CORS before authentication, or only on their error
+			// responses: the same route without credentials may still trust the origin.
+			anonDone = true
+			r.anonymous(ctx, op, path, variants[0])
+		}
 		if !preflightDone {
 			preflightDone = true
 			r.preflight(ctx, op, id, path)
@@ -232,6 +238,21 @@ func (r *corsRun) get(ctx context.Context, id *target.Identity,
 	path, origin string) (*httpx.Exchange, error) {
 	r.sent++
 	return r.s.Send(ctx, id, "GET", path, nil, http.Header{"Origin": {origin}})
+}
+
+// anonymous sends the arbitrary origin to a protected route without credentials.
+func (r *corsRun) anonymous(ctx context.Context, op *target.Operation, path string, v originVariant) {
+	ex, err := r.get(ctx, nil, path, v.origin)
+	if err != nil || ex.Status == 0 {
+		return
+	}
+	if originEqual(strings.TrimSpace(ex.Header.Get("Access-Control-Allow-Origin")), v.origin) {
+		creds := strings.EqualFold(strings.TrimSpace(
+			ex.Header.Get("Access-Control-Allow-Credentials")), "true")
+		r.add(*v.rule, corsHit{op: op, ex: ex, variant: v.name + " without credentials",
+			creds: creds, sev: r.grade(*v.rule, creds, false)})
+		r.checkVary(op, ex)
+	}
 }
 
 // authKinds tells whether the identities authenticate with cookies (which browsers attach

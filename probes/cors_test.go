@@ -154,3 +154,27 @@ func TestCORS(t *testing.T) {
 		})
 	}
 }
+
+// TestCORSReflectedOnlyWithoutCredentials covers a CORS layer that answers the unauthenticated
+// (401) response of a protected route with the attacker's origin.
+func TestCORSReflectedOnlyWithoutCredentials(t *testing.T) {
+	srv := corsServer(t, func(h http.Header, r *http.Request, _ string) {
+		if r.Header.Get("Authorization") == "" {
+			if o := r.Header.Get("Origin"); o != "" {
+				h.Set("Access-Control-Allow-Origin", o)
+				h.Set("Vary", "Origin")
+			}
+		}
+	})
+	s := newTestSession(t, srv.URL, &target.Target{
+		Operations: []*target.Operation{{Method: "GET", Path: "/me", Security: target.SecurityRequired}},
+		Identities: []*target.Identity{bearer("alice", "tok-alice-123")},
+	})
+	v := NewCORS().Run(context.Background(), s)
+	if v.Status != finding.StatusFail || v.Findings[0].Rule != RuleCORSReflected.ID {
+		t.Fatalf("status %s %v (%s), want a reflected-origin finding", v.Status, v.Findings, v.Reason)
+	}
+	if !strings.Contains(v.Findings[0].Evidence.Detail, "without credentials") {
+		t.Errorf("detail %q does not say the request had no credentials", v.Findings[0].Evidence.Detail)
+	}
+}
