@@ -105,7 +105,7 @@ func TestScanComposeMissingFileAndCLI(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	stderr.Reset()
 	code := run([]string{"scan", "--compose", file}, &stdout, &stderr)
-	if code != exitError || !strings.Contains(stderr.String(), "no compose command works") {
+	if code != exitError || !strings.Contains(stderr.String(), "docker CLI is not on PATH") {
 		t.Errorf("no CLI: exit %d, stderr %q", code, stderr.String())
 	}
 }

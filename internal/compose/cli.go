@@ -30,6 +30,11 @@ type CLI struct {
 // FindCLI finds a working compose command. argv, when set, is used instead of looking
 // (tests use it to force the v1 fallback).
 func FindCLI(ctx context.Context, argv []string) (*CLI, error) {
+	// Containers are inspected and networks joined with the docker CLI, whichever compose runs.
+	if _, err := exec.LookPath("docker"); err != nil {
+		return nil, &Error{Kind: KindCLI, Err: err, Msg: "the docker CLI is not on PATH; " +
+			"apigate needs it and the Docker Compose v2 plugin (docker compose) to boot a compose file"}
+	}
 	candidates := [][]string{{"docker", "compose"}, {"docker-compose"}}
 	if len(argv) > 0 {
 		candidates = [][]string{argv}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func fixtureFile(name string) string {
@@ -117,5 +119,73 @@ func TestLoadErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestFindCLIReportsWhatItTried(t *testing.T) {
+	_, err := FindCLI(context.Background(), []string{"apigate-no-such-compose"})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Kind != KindCLI {
+		t.Fatalf("got %v, want a compose-cli error", err)
+	}
+	if !strings.Contains(err.Error(), "docker compose") {
+		t.Errorf("error %q does not say what to install", err)
+	}
+	if _, lookErr := exec.LookPath("docker"); lookErr == nil &&
+		!strings.Contains(err.Error(), "apigate-no-such-compose") {
+		t.Errorf("error %q does not say what was tried", err)
+	}
+}
+
+func TestParseLogs(t *testing.T) {
+	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	out := strings.Join([]string{
+		"api-1  | 2026-01-02T03:04:04.999999999Z before the window",
+		"api-1  | 2026-01-02T03:04:05.000000001Z GET /x | with a pipe",
+		"worker-12  | 2026-01-02T03:04:06Z job done",
+		"proj_api_1  | 2026-01-02T03:04:07.5Z v1 style",
+		"proj-db-1 | 2026-01-02T03:04:08Z v2 long prefix",
+		"garbage line",
+		"api-1  | not-a-time text",
+	}, "\n")
+	got := parseLogs(out, "proj", since)
+	want := []struct{ service, text string }{
+		{"api", "GET /x | with a pipe"}, {"worker", "job done"}, {"api", "v1 style"},
+		{"db", "v2 long prefix"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines %+v, want %d", len(got), got, len(want))
+	}
+	for i, w := range want {
+		if got[i].Service != w.service || got[i].Text != w.text || got[i].Time.Before(since) {
+			t.Errorf("line %d = %+v, want %s %q", i, got[i], w.service, w.text)
+		}
+	}
+}
+
+func TestUpErrorClassifies(t *testing.T) {
+	tests := []struct {
+		out  string
+		kind Kind
+	}{
+		{"Error response from daemon: driver failed programming external connectivity: " +
+			"Bind for 127.0.0.1:8080 failed: port is already allocated", KindPort},
+		{"Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use", KindPort},
+		{"COPY failed: file not found in build context", KindBuild},
+		{"The command '/bin/sh -c make' returned a non-zero code: 2", KindBuild},
+		{"failed to solve: process \"/bin/sh -c false\" did not complete successfully", KindBuild},
+		{"Service 'api' failed to build : Build failed", KindBuild},
+		{"Error response from daemon: No such image: nothing:latest", KindUp},
+	}
+	for _, tt := range tests {
+		err := upError("step 1\n"+tt.out+"\n", errors.New("exit status 1"))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Kind != tt.kind {
+			t.Errorf("%q: got %v, want kind %s", tt.out, err, tt.kind)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.out) {
+			t.Errorf("%q: the error does not carry compose's output: %v", tt.out, err)
+		}
 	}
 }

@@ -256,3 +256,75 @@ func WaitFor(timeout time.Duration, cond func() bool) bool {
 	}
 	return cond()
 }
+
+// StaticTool finds a statically linked build of the docker CLI ("docker") or of the compose
+// plugin ("compose"), for the FROM-scratch action image. .ci/install-compose.sh builds both.
+// Without one the test is skipped, or failed under CI=true.
+func StaticTool(t testing.TB, tool string) string {
+	t.Helper()
+	home, _ := os.UserHomeDir()
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		cache = filepath.Join(home, ".cache")
+	}
+	config := os.Getenv("DOCKER_CONFIG")
+	if config == "" {
+		config = filepath.Join(home, ".docker")
+	}
+	var candidates []string
+	switch tool {
+	case "docker":
+		candidates = []string{os.Getenv("APIGATE_STATIC_DOCKER"),
+			filepath.Join(cache, "apigate", "docker-static")}
+		if p, err := exec.LookPath("docker"); err == nil {
+			candidates = append(candidates, p)
+		}
+	case "compose":
+		candidates = []string{os.Getenv("APIGATE_STATIC_COMPOSE"),
+			filepath.Join(cache, "apigate", "compose-static"),
+			filepath.Join(config, "cli-plugins", "docker-compose"),
+			"/usr/local/lib/docker/cli-plugins/docker-compose",
+			"/usr/libexec/docker/cli-plugins/docker-compose"}
+	default:
+		t.Fatalf("unknown tool %q", tool)
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if ok, err := Static(c); err == nil && ok {
+			return c
+		}
+	}
+	msg := fmt.Sprintf("no statically linked %s among %q; run .ci/install-compose.sh", tool, candidates)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// ActionImageFor builds apigate-fixture/action:test once per test process: apigate, the
+// docker CLI and the compose plugin in a FROM-scratch image, laid out like the action's
+// real image (binaries on PATH, the plugin where the docker CLI looks for system plugins).
+func ActionImageFor(t testing.TB) string {
+	t.Helper()
+	RequireDocker(t)
+	docker, plugin := StaticTool(t, "docker"), StaticTool(t, "compose")
+	apigate := Binary(t, "cmd/apigate")
+	once(ActionImage).Do(func() {
+		keep := filepath.Join(t.TempDir(), "keep")
+		if err := os.WriteFile(keep, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		BuildImage(t, ActionImage, `FROM scratch
+COPY apigate docker /usr/local/bin/
+COPY docker-compose /usr/local/lib/docker/cli-plugins/
+COPY tmp /tmp/
+ENV PATH=/usr/local/bin
+ENTRYPOINT ["/usr/local/bin/apigate"]
+`, map[string]string{"apigate": apigate, "docker": docker, "docker-compose": plugin,
+			"tmp/.keep": keep})
+	})
+	return ActionImage
+}
