@@ -14,7 +14,7 @@ mkdir "$work/ctx"
 CGO_ENABLED=0 go build -trimpath -o "$work/apigate" ./cmd/apigate
 CGO_ENABLED=0 go build -trimpath -o "$work/ctx/server" ./testdata/compose/server
 cp testdata/compose/server/Dockerfile "$work/ctx/"
-DOCKER_BUILDKIT=0 docker build -q -t apigate-fixture/server:test "$work/ctx" >/dev/null
+DOCKER_BUILDKIT=0 docker build -q -t apigate-fixture/server:test "$work/ctx" >/dev/null 2>&1
 
 now_ms() { date +%s%3N; }
 
@@ -50,11 +50,12 @@ apigate() {
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 secs() { awk -v ms="$1" 'BEGIN{printf "%.2f", ms/1000}'; }
 
-printf '%-9s %-22s %8s %8s %10s %9s %8s\n' fixture "compose alone" "up" "apigate" "overhead" "in-run up" "scan"
+printf '%-8s %-26s %9s %9s %11s %9s %8s\n' fixture "compose alone" "up alone" "up in run" "first probe" \
+  "overhead" "run"
 for case in "plain:" "healthy:--wait"; do
   fixture=${case%%:*}
   flags=${case#*:}
-  : >"$work/bare" && : >"$work/first" && : >"$work/inrun" && : >"$work/total"
+  : >"$work/bare" && : >"$work/first" && : >"$work/inrun" && : >"$work/total" && : >"$work/over"
   for _ in $(seq "$runs"); do
     # shellcheck disable=SC2086 # flags is empty or one word
     bare "$fixture" $flags >>"$work/bare"
@@ -62,12 +63,17 @@ for case in "plain:" "healthy:--wait"; do
     echo "$first" >>"$work/first"
     echo "$up" >>"$work/inrun"
     echo "$total" >>"$work/total"
+    echo $((first - up)) >>"$work/over"
   done
-  b=$(median <"$work/bare")
-  f=$(median <"$work/first")
-  printf '%-9s %-22s %7ss %7ss %9ss %8ss %7ss\n' "$fixture" "up -d --build $flags" "$(secs "$b")" \
-    "$(secs "$f")" "$(secs $((f - b)))" "$(secs "$(median <"$work/inrun")")" \
+  printf '%-8s %-26s %8ss %8ss %10ss %8ss %7ss\n' "$fixture" "up -d --build $flags" \
+    "$(secs "$(median <"$work/bare")")" "$(secs "$(median <"$work/inrun")")" \
+    "$(secs "$(median <"$work/first")")" "$(secs "$(median <"$work/over")")" \
     "$(secs "$(median <"$work/total")")"
 done
-echo "(medians of $runs runs; apigate = command start to first probe; overhead = apigate - up;"
-echo " in-run up = compose up inside apigate; scan = the whole run, teardown included)"
+cat <<'TXT'
+Medians of the runs. up alone: docker compose up by itself. up in run: the compose up
+inside apigate's run. first probe: from the start of the apigate command to its first
+probe. overhead: first probe - up in run, i.e. everything apigate adds before probing
+(reading the compose file, finding the CLI, waiting for readiness, the health interval
+where there is a healthcheck, API discovery). run: the whole run, teardown included.
+TXT
