@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apigate/apigate/internal/httpx"
 	"github.com/apigate/apigate/internal/target"
@@ -136,6 +137,7 @@ func TestLoginFlowAndRefreshAfter401(t *testing.T) {
 		t.Fatalf("me: %d %s", st, body)
 	}
 
+	time.Sleep(reloginGap) // a re-login right after the first login is served from memory
 	api.expireAll()
 	st, _ := me(t, o, id)
 	if st != 200 || id.Token() != "tok-alice-2" {
@@ -143,6 +145,20 @@ func TestLoginFlowAndRefreshAfter401(t *testing.T) {
 	}
 	if !slices.Contains(id.Secrets, "tok-alice-2") {
 		t.Errorf("the refreshed token is not a secret")
+	}
+
+	// Concurrent 401s right after a re-login cause no login storm.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id.Refresh(context.Background())
+		}()
+	}
+	wg.Wait()
+	if api.logins != 2 {
+		t.Errorf("%d logins after 20 concurrent refreshes, want none beyond the 2 so far", api.logins)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/apigate/apigate/internal/httpx"
 	"github.com/apigate/apigate/internal/openapi"
@@ -67,7 +69,7 @@ func loginIdentity(ctx context.Context, name string, l Login, o Options) (*targe
 	if err != nil {
 		return nil, err
 	}
-	id := target.NewIdentity(name, creds, do)
+	id := target.NewIdentity(name, creds, throttle(do, creds))
 	id.Login = &target.LoginInfo{
 		Method: l.Method, Path: l.Path, Body: l.Body,
 		UsernameField: l.UsernameField, PasswordField: l.PasswordField,
@@ -76,6 +78,38 @@ func loginIdentity(ctx context.Context, name string, l Login, o Options) (*targe
 		id.Secrets = append(id.Secrets, p)
 	}
 	return id, nil
+}
+
+// Re-login limits: probes run concurrently, and a burst of 401s must not become a burst of
+// logins (which would trip the API's own brute-force protection and lock the user out).
+const (
+	reloginGap = 2 * time.Second
+	maxRelogin = 20
+)
+
+// throttle serialises re-logins: a caller arriving within reloginGap of the last login gets
+// its credentials instead of a new login, and after maxRelogin logins it gets an error.
+func throttle(login func(context.Context) (target.Credentials, error),
+	first target.Credentials) func(context.Context) (target.Credentials, error) {
+	var mu sync.Mutex
+	last, lastCreds, count := time.Now(), first, 0
+	return func(ctx context.Context) (target.Credentials, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < reloginGap {
+			return lastCreds, nil
+		}
+		if count >= maxRelogin {
+			return target.Credentials{}, fmt.Errorf("gave up logging in again after %d re-logins", maxRelogin)
+		}
+		count++
+		c, err := login(ctx)
+		if err != nil {
+			return c, err
+		}
+		last, lastCreds = time.Now(), c
+		return c, nil
+	}
 }
 
 // do sends the login and extracts the credential. Errors never quote the body, which may
