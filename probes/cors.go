@@ -177,7 +177,8 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 			continue
 		}
 		r.routes++
-		dynamic, echoed := false, false
+		ownACAO := strings.TrimSpace(base.Header.Get("Access-Control-Allow-Origin"))
+		dynamic, echoed, varies := false, false, false
 	variants:
 		for _, v := range variants {
 			ex, err := r.get(ctx, id, path, v.origin)
@@ -185,6 +186,7 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 				continue
 			}
 			acao := strings.TrimSpace(ex.Header.Get("Access-Control-Allow-Origin"))
+			varies = varies || acao != ownACAO
 			creds := strings.EqualFold(strings.TrimSpace(
 				ex.Header.Get("Access-Control-Allow-Credentials")), "true")
 			switch {
@@ -202,9 +204,9 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 				break variants // everything is echoed here: look-alikes prove nothing more
 			}
 		}
-		// An origin decision that differs between the own origin and others must vary.
-		ownACAO := strings.TrimSpace(base.Header.Get("Access-Control-Allow-Origin"))
-		if !dynamic && originEqual(ownACAO, own) {
+		// An origin decision that differs between the own origin and others must vary; a
+		// fixed value, even the own origin, needs no Vary.
+		if !dynamic && varies && originEqual(ownACAO, own) {
 			r.checkVary(op, base)
 		}
 		if id != nil && !echoed && !anonDone {

@@ -104,6 +104,10 @@ func TestCORS(t *testing.T) {
 			want: map[string]finding.Severity{RuleCORSBypass.ID: finding.SeverityLow}},
 		{name: "exact allow-list of the own origin with Vary passes",
 			policy: allowIf(func(o, own string) bool { return o == own }, true)},
+		{name: "a fixed ACAO of the own origin needs no Vary",
+			policy: func(h http.Header, _ *http.Request, own string) {
+				h.Set("Access-Control-Allow-Origin", own)
+			}},
 		{name: "own origin allowed dynamically without Vary fires vary",
 			policy: func(h http.Header, r *http.Request, own string) {
 				if r.Header.Get("Origin") == own {

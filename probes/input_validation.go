@@ -104,10 +104,10 @@ func (p inputValidation) Run(ctx context.Context, s *Session) Verdict {
 	if r.ops == 0 {
 		return NotTested("no operation could be tested: " + strings.Join(r.skipped, "; "))
 	}
-	reason := fmt.Sprintf("sent %d single-mutation requests (wrong types, ranges, lengths, "+
-		"formats, missing and extra fields, malformed JSON, wrong Content-Type) to %d "+
-		"operations after a valid baseline; %d were rejected with 4xx",
-		r.sent, r.ops, r.rejected)
+	reason := fmt.Sprintf("sent %d requests to %d operations: a valid baseline each, then "+
+		"one invalid value per request (wrong types, ranges, lengths, formats, missing and "+
+		"extra fields, malformed JSON, wrong Content-Type); %d invalid requests were "+
+		"rejected with 4xx", r.sent, r.ops, r.rejected)
 	if r.unproven > 0 {
 		reason += fmt.Sprintf("; %d invalid values were answered 2xx but could not be read "+
 			"back to prove they were stored", r.unproven)
@@ -197,7 +197,7 @@ func (r *inputRun) testOp(ctx context.Context, op *target.Operation, id *target.
 	var crashMu, slowMu mutation
 	for _, m := range pickMutations(all, maxMutationsPerOp) {
 		if ctx.Err() != nil {
-			return
+			break
 		}
 		ex, err := r.send(ctx, id, op.Method, m.path, m.body, m.ctype)
 		if err != nil && dropped(err) {
