@@ -493,7 +493,9 @@ func (m *massRun) injectCreate(r *resource, base map[string]any, field string) {
 		return
 	}
 	m.tried++
-	body := createBody(r.Create, m.s.Canary+"-mass")
+	// A fresh marker per object, so collections with unique fields (user names, e-mail
+	// addresses) accept every create.
+	body := createBody(r.Create, fmt.Sprintf("%s-mass%d", m.s.Canary, m.tried))
 	body[field] = val
 	ex, err := m.s.Send(m.ctx, m.a, r.Create.Method, r.Create.Path, body, nil)
 	if err != nil || !Is2xx(ex.Status) {

@@ -76,6 +76,9 @@ func (objectAuthorization) Run(ctx context.Context, s *Session) Verdict {
 	if len(rs) > bolaMaxResources {
 		rs = rs[:bolaMaxResources]
 	}
+	if why := distinctUsers(ctx, s, a, b); why != "" {
+		return NotTested(why)
+	}
 	run := &bolaRun{s: s, ctx: ctx, a: a, b: b}
 	for i, r := range rs {
 		if ctx.Err() != nil {
@@ -84,6 +87,54 @@ func (objectAuthorization) Run(ctx context.Context, s *Session) Verdict {
 		run.resource(r, i)
 	}
 	return run.verdict()
+}
+
+// distinctUsers checks the two-user traps before anything is created: both identities
+// being one account (every "intrusion" would be the owner's own access), or the intruder
+// being an administrator (who may read everything by design). It returns why the check
+// cannot run, or "".
+func distinctUsers(ctx context.Context, s *Session, a, b *target.Identity) string {
+	if a.Token() != "" && a.Token() == b.Token() {
+		return fmt.Sprintf("%s and %s use the same token: two different plain users are needed", a.Name, b.Name)
+	}
+	me := meOp(s.Target.Operations, http.MethodGet)
+	if me == nil || len(PathParams(me.Path)) > 0 {
+		return ""
+	}
+	ra, _ := s.Send(ctx, a, http.MethodGet, me.Path, nil, nil)
+	rb, _ := s.Send(ctx, b, http.MethodGet, me.Path, nil, nil)
+	if ra == nil || rb == nil || !Is2xx(ra.Status) || !Is2xx(rb.Status) {
+		return ""
+	}
+	oa, ob := decodeObject(ra.Body), decodeObject(rb.Body)
+	for _, k := range []string{"id", "user_id", "userId", "uuid", "username", "email"} {
+		if va, vb := scalarString(oa[k]), scalarString(ob[k]); va != "" && va == vb {
+			return fmt.Sprintf("%s and %s are the same account (%s %s): two different plain users are needed",
+				a.Name, b.Name, k, va)
+		}
+	}
+	if isAdminRecord(ob) {
+		return fmt.Sprintf("%s's own record (%s) says it is an administrator, who may read other "+
+			"users' objects by design: make the second identity a plain user", b.Name, me.Path)
+	}
+	return ""
+}
+
+// isAdminRecord reads a user record's role and admin flags.
+func isAdminRecord(obj map[string]any) bool {
+	for k, v := range obj {
+		switch normKey(k) {
+		case "isadmin", "admin", "isstaff", "issuperuser", "superuser":
+			if b, ok := v.(bool); ok && b {
+				return true
+			}
+		case "role", "roles", "usertype", "accounttype":
+			if strings.Contains(strings.ToLower(fmt.Sprint(v)), "admin") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bolaRun is the state of one run: A owns, B intrudes.

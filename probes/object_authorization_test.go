@@ -21,6 +21,7 @@ type notesAPI struct {
 	softDelete                   bool // deleted notes stay readable
 	genericOK                    bool // unknown ids give 200 {"note":null} like everything else
 	listAll                      bool // GET /notes lists every user's notes
+	bobAdmin                     bool // bob's /me says role admin
 
 	mu      sync.Mutex
 	next    int
@@ -39,6 +40,14 @@ func (a *notesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer tok-")
 	if user == "" || user == r.Header.Get("Authorization") {
 		w.WriteHeader(401)
+		return
+	}
+	if r.URL.Path == "/me" {
+		role := "user"
+		if user == "bob" && a.bobAdmin {
+			role = "admin"
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": user, "role": role})
 		return
 	}
 	if r.URL.Path == "/notes" && r.Method == http.MethodGet {
@@ -125,7 +134,7 @@ func notesSession(t *testing.T, api *notesAPI, users ...string) *Session {
 	for _, u := range users {
 		ids = append(ids, bearer(u, "tok-"+u))
 	}
-	ops := testOps("!POST /notes", "!GET /notes", "!GET /notes/{id}", "!PATCH /notes/{id}", "!DELETE /notes/{id}",
+	ops := testOps("!POST /notes", "!GET /notes", "!GET /notes/{id}", "!GET /me", "!PATCH /notes/{id}", "!DELETE /notes/{id}",
 		"!GET /products", "!GET /products/{id}")
 	ops[0].RequestBody = &target.Schema{Type: "object", Properties: map[string]*target.Schema{
 		"title": {Type: "string"}}}
@@ -210,5 +219,29 @@ func TestExtractID(t *testing.T) {
 		if got := extractID(ex, r); got != c.want {
 			t.Errorf("extractID(%s, %q) = %q, want %q", c.body, c.location, got, c.want)
 		}
+	}
+}
+
+func TestObjectAuthorizationTwoUserTraps(t *testing.T) {
+	cases := []struct {
+		name  string
+		api   *notesAPI
+		users []string
+		why   string
+	}{
+		{"both identities are one account", &notesAPI{readAny: true}, []string{"alice", "alice"}, "same"},
+		{"the intruder is an administrator", &notesAPI{readAny: true, bobAdmin: true}, []string{"alice", "bob"}, "administrator"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := runTestProbe(t, NewObjectAuthorization(), notesSession(t, c.api, c.users...))
+			wantStatus(t, v, finding.StatusNotTested)
+			if !strings.Contains(v.Reason, c.why) {
+				t.Errorf("reason %q does not say %q", v.Reason, c.why)
+			}
+			if len(c.api.notes) != 0 {
+				t.Errorf("objects created although the check could not run")
+			}
+		})
 	}
 }
