@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,17 @@ type actionInputs struct {
 	WorkingDirectory string
 	Timeout          time.Duration
 	AllowHosts       []string
+
+	// JSONFile, when set, keeps the scan's JSON report (for a later publishing job).
+	JSONFile string
+	// PublishReport is a JSON report of an earlier scan: the action publishes it instead of
+	// scanning (the trusted half of the fork-safe split, run from workflow_run).
+	PublishReport string
+	// PullRequest, CommitSHA and Ref say where to publish when the event does not (a
+	// workflow_run job publishing a pull request's results).
+	PullRequest int
+	CommitSHA   string
+	Ref         string
 }
 
 // actionOutputs lists the outputs in the order they are written.
@@ -96,8 +108,22 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 	defer os.RemoveAll(tmp)
 	jsonPath := filepath.Join(tmp, "report.json")
 
-	code, scanErr := runActionScan(a, in, jsonPath, stdout, stderr)
+	applyPublishTarget(env, in)
+
+	var code int
+	var scanErr error
+	if in.PublishReport != "" {
+		jsonPath = in.PublishReport
+	} else {
+		code, scanErr = runActionScan(a, in, jsonPath, stdout, stderr)
+	}
 	rep, readErr := readReport(jsonPath)
+	if in.PublishReport != "" && readErr == nil {
+		// Publishing an earlier scan: its findings decide, as they did there.
+		if threshold, _ := failThreshold(in.FailOn); rep.AtOrAbove(threshold) > 0 {
+			code = exitFindings
+		}
+	}
 	result := "pass"
 	switch {
 	case code == exitFindings:
@@ -123,6 +149,11 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 
 	relativizeLocations(rep, workspace)
+	if in.JSONFile != "" && in.PublishReport == "" {
+		if err := writeFile(in.JSONFile, "json", rep, report.Options{}); err != nil {
+			a.Warningf("apigate: %v", err)
+		}
+	}
 	ropts := report.Options{Category: in.Category, SourceRoot: workspace,
 		DefaultLocation: anchorFile(in, env, workspace)}
 	sarifPath := in.SARIFFile
@@ -202,6 +233,10 @@ func readActionInputs(a *githubactions.Action) (actionInputs, error) {
 		SARIFFile:        get("sarif-file", "apigate.sarif"),
 		Category:         get("category", report.DefaultCategory),
 		WorkingDirectory: get("working-directory", ""),
+		JSONFile:         get("json-file", ""),
+		PublishReport:    get("publish-report", ""),
+		CommitSHA:        strings.ToLower(get("commit-sha", "")),
+		Ref:              get("ref", ""),
 	}
 	// Mask the token before anything else can print it.
 	if in.Token != "" {
@@ -230,12 +265,48 @@ func readActionInputs(a *githubactions.Action) (actionInputs, error) {
 	}) {
 		in.AllowHosts = append(in.AllowHosts, h)
 	}
+	if v := get("pull-request", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return in, usagef("input pull-request %q: want a pull request number", v)
+		}
+		in.PullRequest = n
+	}
+	if in.CommitSHA != "" && !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(in.CommitSHA) {
+		return in, usagef("input commit-sha %q: want a full 40-hex commit", in.CommitSHA)
+	}
+	if in.Ref != "" && !strings.HasPrefix(in.Ref, "refs/") {
+		return in, usagef("input ref %q: want a full ref such as refs/pull/42/head", in.Ref)
+	}
+	if in.PublishReport != "" {
+		return in, nil
+	}
 	if in.ComposeFile == "" && in.TargetURL == "" && in.Config == "" &&
 		config.Find(".") == "" && (in.WorkingDirectory == "" ||
 		config.Find(in.WorkingDirectory) == "") {
 		return in, usagef("set compose-file, target-url or config (or commit %s)", config.DefaultFile)
 	}
 	return in, nil
+}
+
+// applyPublishTarget points publishing at the pull request, commit and ref the inputs
+// name, for runs whose event carries none (workflow_run). A pull request given this way is
+// published to from the base repository's context: its head commit is analysed, so the
+// ref is refs/pull/N/head.
+func applyPublishTarget(env *ghaction.Env, in actionInputs) {
+	if in.CommitSHA != "" {
+		env.SHA = in.CommitSHA
+	}
+	if in.PullRequest > 0 && env.PR == nil {
+		env.PR = &ghaction.PullRequest{Number: in.PullRequest, HeadSHA: in.CommitSHA,
+			HeadRepo: env.Repository}
+		if in.Ref == "" {
+			env.Ref = fmt.Sprintf("refs/pull/%d/head", in.PullRequest)
+		}
+	}
+	if in.Ref != "" {
+		env.Ref = in.Ref
+	}
 }
 
 // configFailOn is the config file's fail-on, else high: an unset input defers to the

@@ -420,3 +420,49 @@ func TestActionAnchorsToOpenAPILines(t *testing.T) {
 		t.Errorf("no annotation on an operation line:\n%s", r.stdout.String())
 	}
 }
+
+// TestActionForkSafeSplit runs both halves of the documented split: the fork's scan keeps its
+// JSON report and publishes nothing; a workflow_run job publishes that report with a write
+// token, without scanning.
+func TestActionForkSafeSplit(t *testing.T) {
+	fake := newFakeGitHub(t)
+	const headSHA = "abababababababababababababababababababab"
+	scan := newRunner(t, fake, actionDemo(t))
+	scan.event, scan.ref, scan.token = "pull_request_fork.json", "refs/pull/43/merge", forkToken
+	scan.inputs["JSON-FILE"] = "results/apigate.json"
+	os.MkdirAll(filepath.Join(scan.workspace, "results"), 0o755)
+	scan.step()
+	if scan.code != exitFindings || len(fake.Calls()) != 0 {
+		t.Fatalf("fork scan: exit %d, %d API calls", scan.code, len(fake.Calls()))
+	}
+	reportFile := filepath.Join(scan.workspace, "results", "apigate.json")
+	if _, err := os.Stat(reportFile); err != nil {
+		t.Fatalf("json-file not written: %v", err)
+	}
+
+	pub := newRunner(t, fake, "http://127.0.0.1:1") // a scan here would fail: nothing listens
+	pub.event, pub.ref, pub.workflowEventName = "workflow_run.json", "refs/heads/main", "workflow_run"
+	pub.inputs = map[string]string{"PUBLISH-REPORT": reportFile, "PULL-REQUEST": "43",
+		"COMMIT-SHA": headSHA, "CATEGORY": "api", "FAIL-ON": "high"}
+	pub.step()
+	if pub.code != exitFindings || pub.outputsMap["result"] != "fail" {
+		t.Fatalf("publish: exit %d, outputs %v\n%s", pub.code, pub.outputsMap, pub.stderr.String())
+	}
+	ups := fake.Uploads()
+	if len(ups) != 1 || ups[0].Ref != "refs/pull/43/head" || ups[0].CommitSHA != headSHA {
+		t.Fatalf("uploads = %+v", ups)
+	}
+	cs := fake.Comments(43)
+	if len(cs) != 1 || !strings.HasPrefix(cs[0].Body, report.CommentMarker("api")) {
+		t.Errorf("comments on #43: %+v", cs)
+	}
+	if strings.Contains(pub.stdout.String(), "stop-commands") {
+		t.Error("publish mode ran a scan")
+	}
+
+	pub.inputs["COMMIT-SHA"] = "HEAD; rm -rf /"
+	pub.step()
+	if pub.code != exitUsage {
+		t.Errorf("a malformed commit-sha was accepted: exit %d", pub.code)
+	}
+}
