@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,10 @@ type Options struct {
 	// Root is the repository root that Source is made relative to; default the working
 	// directory.
 	Root string
+
+	// file is the absolute path of a document read from disk; its relative $refs may
+	// name files in its directory tree.
+	file string
 }
 
 // Error is a document that could not be read, with the place when it is known.
@@ -91,6 +96,9 @@ func LoadFile(path string, opts Options) (*Document, error) {
 	}
 	if len(data) > MaxSize {
 		return nil, &Error{Source: path, Err: fmt.Errorf("larger than %d MiB", MaxSize>>20)}
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		opts.file = abs
 	}
 	doc, err := Load(data, relSource(path, opts.Root), opts)
 	if err != nil {
@@ -160,7 +168,14 @@ func Load(data []byte, source string, opts Options) (*Document, error) {
 		}
 		loader := openapi3.NewLoader()
 		loader.IsExternalRefsAllowed = false
-		if doc3, err = loader.LoadFromData(js); err != nil {
+		if opts.file != "" {
+			loader.IsExternalRefsAllowed = true
+			loader.ReadFromURIFunc = localFilesUnder(filepath.Dir(opts.file))
+			doc3, err = loader.LoadFromDataWithPath(js, &url.URL{Path: filepath.ToSlash(opts.file)})
+		} else {
+			doc3, err = loader.LoadFromData(js)
+		}
+		if err != nil {
 			return nil, fail(0, fmt.Errorf("invalid OpenAPI document: %w", err))
 		}
 	default:
@@ -187,6 +202,34 @@ func Load(data []byte, source string, opts Options) (*Document, error) {
 		d.Operations = append(d.Operations, op.Operation)
 	}
 	return d, nil
+}
+
+// localFilesUnder lets $refs read files in dir's tree, and nothing else: no URL is fetched
+// and no file outside the document's folder is read, whatever the document says.
+func localFilesUnder(dir string) openapi3.ReadFromURIFunc {
+	return func(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
+		if u.Scheme != "" && u.Scheme != "file" || u.Host != "" {
+			return nil, fmt.Errorf("external reference %s: only files beside the document are read", u.Redacted())
+		}
+		p := filepath.FromSlash(u.Path)
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, fmt.Errorf("external reference %s: outside the document's folder", u.Path)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("external reference: %w", err)
+		}
+		defer f.Close()
+		data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > MaxSize {
+			return nil, fmt.Errorf("external reference %s: larger than %d MiB", rel, MaxSize>>20)
+		}
+		return data, nil
+	}
 }
 
 func isBinary(data []byte) bool {

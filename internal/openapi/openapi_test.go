@@ -285,3 +285,25 @@ func TestAdoptSources(t *testing.T) {
 		t.Errorf("an operation absent from the file got a line")
 	}
 }
+
+func TestExternalRefsStayBesideTheDocument(t *testing.T) {
+	doc := load(t, "split/api.yaml")
+	op := opByKey(t, doc, "GET", "/pets/{id}")
+	if op.Response == nil || op.Response.Properties["name"] == nil || *op.Response.Properties["name"].MaxLength != 20 {
+		t.Fatalf("the schema in schemas/pet.yaml was not read: %+v", op.Response)
+	}
+	for file, want := range map[string]string{
+		"split/escape.yaml": "outside the document's folder",
+		"split/remote.yaml": "only files beside the document are read",
+	} {
+		_, err := LoadFile(filepath.Join("testdata", file), Options{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", file, err, want)
+		}
+	}
+	// A document from bytes (served by the target) reads no file at all.
+	data, _ := os.ReadFile("testdata/split/api.yaml")
+	if _, err := Load(data, "/openapi.yaml", Options{}); err == nil {
+		t.Error("a served document resolved a reference to a local file")
+	}
+}
