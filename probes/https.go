@@ -212,7 +212,7 @@ func (r *transportRun) plainOnly(ctx context.Context, httpBase *url.URL) (Verdic
 			"address did not answer: %v", err)), true
 	}
 	f := r.s.NewFinding(RuleHTTPSPlain, r.op, ex, finding.ConfidenceHigh, "",
-		fmt.Sprintf("HTTP %d over %s", ex.Status, httpBase.Scheme),
+		fmt.Sprintf("HTTP %d over plain http\n%s", ex.Status, Truncate(string(ex.Body), 200)),
 		"The API is reachable only over plain HTTP: no HTTPS endpoint is configured for it "+
 			"(set tls-terminated-upstream if a proxy in front of it terminates TLS).")
 	if r.carriesCredentials() {
