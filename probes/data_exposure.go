@@ -112,7 +112,7 @@ func (dataExposure) Run(ctx context.Context, s *Session) Verdict {
 			}
 			path, _ := pr.Resolve(ctx, op)
 			ex, err := s.Send(ctx, viewer, http.MethodGet, path, nil, nil)
-			if err != nil || !Is2xx(ex.Status) || !IsJSON(ex) {
+			if err != nil || !Is2xx(ex.Status) || !IsJSON(ex) && !isTextual(mediaType(ex)) {
 				continue
 			}
 			e.judge(op, viewer, ex)
@@ -195,7 +195,13 @@ func ownValues(id *target.Identity) []string {
 
 func (e *exposureRun) judge(op *target.Operation, viewer *target.Identity, ex *httpx.Exchange) {
 	e.scanned++
-	hits := scanJSON(ex.Body, scanOptions{TokenIssuing: tokenIssuing(op), Own: ownValues(viewer)})
+	opt := scanOptions{TokenIssuing: tokenIssuing(op), Own: ownValues(viewer)}
+	var hits []exposureHit
+	if IsJSON(ex) {
+		hits = scanJSON(ex.Body, opt)
+	} else {
+		hits = scanText(ex.Body, opt)
+	}
 	e.report(op, viewer, ex, hits, "")
 	e.otherTokens(op, viewer, ex)
 	if viewer != nil && len(PathParams(op.Path)) == 0 {
@@ -425,11 +431,11 @@ func (e *exposureRun) scanLogins() {
 
 func (e *exposureRun) verdict() Verdict {
 	if len(e.findings) > 0 {
-		return Fail(fmt.Sprintf("%d finding(s) in %d JSON response(s) scanned", len(e.findings), e.scanned),
+		return Fail(fmt.Sprintf("%d finding(s) in %d response(s) scanned", len(e.findings), e.scanned),
 			e.findings...)
 	}
 	if e.scanned == 0 {
-		return NotTested("no GET operation returned a JSON answer to scan")
+		return NotTested("no GET operation returned a JSON or text answer to scan")
 	}
 	who := "anonymous callers"
 	if len(e.ids) > 0 {
@@ -443,6 +449,6 @@ func (e *exposureRun) verdict() Verdict {
 	if len(e.ids) < 2 {
 		cross = "; other users' personal data not checked (needs two identities)"
 	}
-	return Pass(fmt.Sprintf("scanned %d JSON response(s) read as %s: no passwords, hashes, keys, "+
+	return Pass(fmt.Sprintf("scanned %d response(s) read as %s: no passwords, hashes, keys, "+
 		"stray tokens or card data%s", e.scanned, who, cross))
 }

@@ -189,10 +189,10 @@ func TestDataExposureProbe(t *testing.T) {
 	}
 }
 
-func TestDataExposureNotTestedWithoutJSON(t *testing.T) {
+func TestDataExposureNotTestedWithoutText(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		_, _ = w.Write([]byte("<html></html>"))
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write([]byte("\x89PNG"))
 	}))
 	t.Cleanup(srv.Close)
 	s := newTestSession(t, srv.URL, &target.Target{Operations: testOps("GET /")})
@@ -224,5 +224,16 @@ func TestSafeExcerptMasksSecrets(t *testing.T) {
 	}
 	if safeExcerpt([]byte("plain text"), 5) != "plain…" {
 		t.Errorf("non-JSON not kept")
+	}
+}
+
+func TestScanText(t *testing.T) {
+	csv := "id,user,hash\n1,alice,$2b$12$abcdefghijklmnopqrstuuMZKvWCuVVcXq0Fh1D5xhS6t8hhYVVGC\n"
+	if hits := scanText([]byte(csv), scanOptions{}); len(hits) != 1 || hits[0].Kind != kindHash {
+		t.Errorf("bcrypt in CSV: %+v", hits)
+	}
+	clean := "id,ref,amount\n41111111-1111-1111-1111-111111111111,4111111111111111.00,eyJ.x.y\n"
+	if hits := scanText([]byte(clean), scanOptions{}); len(hits) != 0 {
+		t.Errorf("clean CSV: %+v", hits)
 	}
 }

@@ -393,3 +393,49 @@ func maskTree(key string, v any) any {
 	}
 	return v
 }
+
+// Unanchored forms of the strongest patterns, for bodies that are not JSON (CSV exports,
+// plain text): without field names only values whose shape proves their kind count.
+var (
+	reBcryptIn = regexp.MustCompile(`\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}`)
+	reArgon2In = regexp.MustCompile(`\$argon2(id|i|d)\$(v=\d+\$)?m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+`)
+	reJWTIn    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
+)
+
+// scanText finds sensitive values in a non-JSON body by shape alone.
+func scanText(body []byte, opt scanOptions) []exposureHit {
+	s := string(body)
+	own := map[string]bool{}
+	for _, o := range opt.Own {
+		own[o] = true
+	}
+	var hits []exposureHit
+	add := func(h exposureHit, val string) {
+		if !own[val] {
+			h.Path, h.Strong = "body", true
+			hits = append(hits, h)
+		}
+	}
+	for _, m := range reBcryptIn.FindAllString(s, 5) {
+		add(exposureHit{Kind: kindHash, What: "bcrypt hash", Shown: maskPrefix(m, 7)}, m)
+	}
+	for _, m := range reArgon2In.FindAllString(s, 5) {
+		add(exposureHit{Kind: kindHash, What: "argon2 hash", Shown: maskPrefix(m, 10)}, m)
+	}
+	if m := rePEM.FindString(s); m != "" {
+		add(exposureHit{Kind: kindSecret, What: "PEM private key", Shown: m}, m)
+	}
+	for _, tp := range tokenPrefs {
+		for _, m := range tp.re.FindAllString(s, 5) {
+			add(exposureHit{Kind: kindSecret, What: tp.what, Shown: maskPrefix(m, 4)}, m)
+		}
+	}
+	if !opt.TokenIssuing {
+		for _, m := range reJWTIn.FindAllString(s, 5) {
+			if j, ok := parseJWT(m); ok {
+				add(exposureHit{Kind: kindToken, What: "JWT (" + j.alg() + ")", Shown: maskPrefix(m, 10)}, m)
+			}
+		}
+	}
+	return hits
+}
