@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apigate/apigate/internal/compose"
+	"github.com/apigate/apigate/internal/scan"
 	"github.com/apigate/apigate/internal/target"
 )
 
@@ -94,8 +94,11 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 	// run left: docker ps -a --filter label=com.docker.compose.project=<name>.
 	fmt.Fprintf(stderr, "apigate: booting compose project %s (service %s, port %d)\n",
 		st.Project, st.Spec.Service, st.Spec.Port)
+	o.Tracker = newTracker(ctx)
+	o.Tracker.Enter(scan.PhaseBoot)
 	defer func() {
 		// Runs on return and while a panic unwinds; Down has its own context.
+		o.Tracker.Enter(scan.PhaseTeardown)
 		if derr := st.Down(ctx); derr != nil {
 			err = errors.Join(err, derr)
 			if code != exitInterrupted {
@@ -105,18 +108,19 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 	}()
 
 	if err := st.Up(ctx); err != nil {
-		switch {
-		case errors.Is(err, context.Canceled):
-			return exitInterrupted, errors.New("interrupted while booting; the compose project was torn down")
-		case errors.Is(err, context.DeadlineExceeded):
-			return exitError, fmt.Errorf("the run passed its --timeout of %s while booting", o.Timeout)
+		if code, serr, ok := stopped(ctx, o.Tracker, o.Timeout); ok {
+			return code, fmt.Errorf("%w; the compose project was torn down", serr)
 		}
 		return exitError, fmt.Errorf("boot failed: %w", err)
 	}
 	loc := st.Location(sc.root)
 	o.SourceFallback = &loc
 	t := &target.Target{Base: st.BaseURL, Logs: st}
+	o.Tracker.Enter(scan.PhaseDiscover)
 	if code, err := prepareTarget(ctx, t, sc, &o, log); err != nil {
+		if code, serr, ok := stopped(ctx, o.Tracker, o.Timeout); ok {
+			return code, serr
+		}
 		return code, err
 	}
 	return executeScan(ctx, t, o, log, stdout)

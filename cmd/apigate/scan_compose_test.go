@@ -71,13 +71,15 @@ func TestScanComposeFailuresExit3WithTheReason(t *testing.T) {
 			"cannot open database"}},
 		{"never", []string{"--boot-timeout", "3s"}, exitError, []string{"never became ready within 3s",
 			"waiting forever without listening"}},
+		{"never", []string{"--timeout", "3s"}, exitError, []string{"timed out after 3s during boot",
+			"torn down"}},
 		{"buildfail", nil, exitError, []string{"building an image", "does-not-exist"}},
 		{"portclash", nil, exitError, []string{"already in use"}},
 		{"invalid", nil, exitError, []string{"invalid compose file", "compose.yml:5", "ports"}},
 		{"multi", nil, exitUsage, []string{"--service", "admin, web"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.fixture, func(t *testing.T) {
+		t.Run(tt.fixture+strings.Join(tt.args, ""), func(t *testing.T) {
 			code, out, errOut := scanFixture(t, tt.fixture, tt.args...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d", code, tt.code)

@@ -31,17 +31,21 @@ type container struct {
 		}
 	}
 	RestartCount int
-	Mounts       []struct {
-		Type        string
-		Source      string
-		Destination string
-	}
+	Mounts       []mount
 	NetworkSettings struct {
 		Networks map[string]struct {
 			Aliases   []string
 			IPAddress string
 		}
 	}
+}
+
+// mount is a bind mount or volume of a container: Source on the daemon's host, Destination
+// inside the container.
+type mount struct {
+	Type        string
+	Source      string
+	Destination string
 }
 
 func (c *container) service() string { return c.Config.Labels[labelService] }

@@ -88,10 +88,15 @@ func Binary(t testing.TB, pkg string) string {
 // ServerBinary is the fixture server (testdata/compose/server).
 func ServerBinary(t testing.TB) string { return Binary(t, "testdata/compose/server") }
 
+// FixtureLabel marks every image the tests build, so CI can prune the dangling ones that
+// rebuilds leave without touching anyone else's images.
+const FixtureLabel = "dev.apigate.fixture=true"
+
 // BuildImage builds a FROM-scratch image whose context holds the given files (context path
-// -> file on disk) and the given Dockerfile text.
+// -> file on disk) and the given Dockerfile text, labelled with FixtureLabel.
 func BuildImage(t testing.TB, tag, dockerfile string, files map[string]string) {
 	t.Helper()
+	dockerfile = strings.TrimRight(dockerfile, "\n") + "\nLABEL " + FixtureLabel + "\n"
 	ctx := t.TempDir()
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
