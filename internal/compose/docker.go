@@ -30,8 +30,8 @@ type container struct {
 			}
 		}
 	}
-	RestartCount int
-	Mounts       []mount
+	RestartCount    int
+	Mounts          []mount
 	NetworkSettings struct {
 		Networks map[string]struct {
 			Aliases   []string
