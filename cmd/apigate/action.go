@@ -101,7 +101,8 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	maskConfigSecrets(a, in.Config)
 
-	tmp, err := os.MkdirTemp("", "apigate-action-")
+	// RUNNER_TEMP (/github/runner_temp) is mounted by the runner; /tmp exists in the image.
+	tmp, err := os.MkdirTemp(a.Getenv("RUNNER_TEMP"), "apigate-action-")
 	if err != nil {
 		return exitError, fmt.Errorf("temp dir: %w", err)
 	}
