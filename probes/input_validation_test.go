@@ -318,3 +318,26 @@ func TestStoredAs(t *testing.T) {
 		}
 	}
 }
+
+func TestPickMutationsKeepsOversizedInputs(t *testing.T) {
+	op := itemOps()[0]
+	valid := map[string]any{"name": "pen", "qty": 1}
+	all := bodyMutations(op, "/items", valid)
+	for _, n := range []int{1, 4, maxMutationsPerOp} {
+		picked := pickMutations(all, n)
+		classes := map[string]bool{}
+		kinds := map[string]bool{}
+		for _, m := range picked {
+			classes[m.class] = true
+			if m.large {
+				kinds[m.class] = true
+			}
+		}
+		if !kinds["structure"] || !kinds["string"] {
+			t.Errorf("cap %d: oversized kinds %v, want deep nesting and a long string", n, kinds)
+		}
+		if n >= 4 && len(classes) < 4 {
+			t.Errorf("cap %d: classes %v, want structure, type, range and string", n, classes)
+		}
+	}
+}

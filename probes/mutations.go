@@ -35,6 +35,10 @@ type mutation struct {
 // limits, small enough to keep the scan fast.
 const longString = 64 << 10
 
+// nestDepth is how deep the nested-JSON mutation goes: beyond the recursion limits of
+// naive parsers, which then crash or stall, yet only 20 KB on the wire.
+const nestDepth = 10000
+
 // rawValue is spliced verbatim into a JSON body: numbers that do not fit any Go type, and
 // strings that are not valid UTF-8.
 type rawValue string
@@ -176,6 +180,9 @@ func bodyMutations(op *target.Operation, path string, valid map[string]any) []mu
 			ctype: ctype, violates: violates})
 	}
 	structural("malformed JSON", []byte(`{"apigate": [`), ct, false)
+	nested := mutation{class: "structure", name: "JSON nested 10,000 levels deep", path: path,
+		body:  []byte(`{"apigate":` + strings.Repeat("[", nestDepth) + strings.Repeat("]", nestDepth) + `}`),
+		ctype: ct, large: true}
 	structural("an empty body", []byte{}, ct, false)
 	structural("a wrong Content-Type (text/plain)", encodeBody(valid), "text/plain", false)
 	if len(sc.Required) > 0 {
@@ -194,6 +201,7 @@ func bodyMutations(op *target.Operation, path string, valid map[string]any) []mu
 	out = append(out, mutation{class: "structure", name: "an undeclared extra field",
 		field: "apigate_unknown", path: path, body: encodeBody(extra), ctype: ct,
 		stored: "apigate", violates: sc.AdditionalProperties != nil && !*sc.AdditionalProperties})
+	out = append(out, nested)
 	names := make([]string, 0, len(sc.Properties))
 	for k, p := range sc.Properties {
 		if !p.ReadOnly {
@@ -317,15 +325,18 @@ func pickMutations(all []mutation, n int) []mutation {
 			break
 		}
 	}
-	// The long string is the only input whose latency is judged: always include one.
+	// Oversized inputs are the only ones whose latency is judged: always send one of each
+	// kind (deep nesting, a long string).
+	have := map[string]bool{}
+	for _, o := range out {
+		if o.large {
+			have[o.class] = true
+		}
+	}
 	for _, m := range all {
-		if m.large {
-			for _, o := range out {
-				if o.large {
-					return out
-				}
-			}
-			return append(out, m)
+		if m.large && !have[m.class] {
+			have[m.class] = true
+			out = append(out, m)
 		}
 	}
 	return out
