@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -65,6 +66,9 @@ type Server struct {
 	httpsURL *url.URL
 	caPEM    []byte
 	done     chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens and serves in the background until Close.
@@ -167,22 +171,34 @@ func (s *Server) OpenAPI() (yamlDoc, jsonDoc []byte) {
 	return s.app.spec.yaml, s.app.spec.json
 }
 
-// Close stops the server, giving requests in flight a moment to finish.
+// Close stops the server at once, cutting any connection still open; use it once the
+// scan is over. Calling it again, or after Shutdown, returns the first result.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var errs []error
-	for _, srv := range s.servers {
-		if err := srv.Shutdown(ctx); err != nil {
-			errs = append(errs, srv.Close())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return s.Shutdown(ctx)
+}
+
+// Shutdown stops accepting connections and lets requests in flight finish until ctx ends,
+// then cuts what remains.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		for _, srv := range s.servers {
+			if err := srv.Shutdown(ctx); err != nil {
+				if err := srv.Close(); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
-	}
-	for range s.servers {
-		if err := <-s.done; err != nil {
-			errs = append(errs, err)
+		for range s.servers {
+			if err := <-s.done; err != nil {
+				errs = append(errs, err)
+			}
 		}
-	}
-	return errors.Join(errs...)
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
 }
 
 // Wait blocks until the server stops by itself (a listener failed) or ctx ends.

@@ -89,6 +89,13 @@ func newStore(hashCost int) (*store, error) {
 		{Alice, "alice@shop.example.invalid", "Alice Liddell", "user"},
 		{Bob, "bob@shop.example.invalid", "Bob Builder", "user"},
 	}
+	// Hash the seeded passwords in parallel first (hashPassword caches them): bcrypt at the
+	// hardened cost is most of the start-up time.
+	var wg sync.WaitGroup
+	for _, u := range seed {
+		wg.Go(func() { _, _ = hashPassword(u.c.Password, hashCost) })
+	}
+	wg.Wait()
 	for _, u := range seed {
 		nu, err := s.addUser(u.c.Username, u.c.Password, u.email, u.role)
 		if err != nil {
