@@ -67,6 +67,7 @@ func TestScanJSONMustNotFire(t *testing.T) {
 		{"pagination and csrf tokens", `{"next_page_token":"abcdefghijklmnopqrstuvwx","csrf_token":"abcdefghijklmnopqrst","cursor":"Y3Vyc29yMTIzNDU2"}`, scanOptions{}},
 		{"public key", `{"public_key":"-----BEGIN PUBLIC KEY-----\nMIIB..."}`, scanOptions{}},
 		{"bare hex etag-like id", `{"checksum":"5f4dcc3b5aa765d61d8327deb882cf99","etag":"d41d8cd98f00b204e9800998ecf8427e"}`, scanOptions{}},
+		{"commit hash under a bare hash key", `{"hash":"9fceb02d0ae598e95dc970b74767f19372d61af8"}`, scanOptions{}},
 		{"own token echoed", `{"token":"my-own-token-value-123"}`, scanOptions{Own: []string{"my-own-token-value-123"}}},
 		{"AKIA without key context", `{"note":"AKIAIOSFODNN7EXAMPLE"}`, scanOptions{}},
 		{"i18n key field", `{"key":"menu.title","password_policy":"min 12"}`, scanOptions{}},

@@ -73,7 +73,7 @@ var (
 	passwordKeys = set("password", "passwd", "pwd", "pass", "userpassword", "plainpassword",
 		"currentpassword", "newpassword", "rawpassword", "passwordplain", "cleartextpassword")
 	hashKeys = set("passwordhash", "hashedpassword", "passhash", "pwhash", "passworddigest",
-		"encryptedpassword", "passwordsalt", "salt", "hash", "pwdhash", "passwdhash")
+		"encryptedpassword", "passwordsalt", "salt", "pwdhash", "passwdhash")
 	secretKeys = set("secret", "clientsecret", "apisecret", "privatekey", "secretkey",
 		"signingkey", "encryptionkey", "mfasecret", "totpsecret", "otpsecret", "twofactorsecret",
 		"apikey", "xapikey", "awssecretaccesskey", "secretaccesskey", "recoverycodes",
