@@ -127,21 +127,19 @@ func (p https) Run(ctx context.Context, s *Session) Verdict {
 	if httpsBase == nil {
 		if s.Target.Options.TLSTerminatedUpstream {
 			return NotTested("the API is served over plain HTTP here and TLS is declared " +
-				"terminated upstream (tls-terminated-upstream), so HTTPS is judged at that proxy")
+				"terminated upstream (probes.tls-terminated-upstream), so HTTPS is judged at " +
+				"that proxy")
 		}
-		if v, done := r.plainOnly(ctx, httpBase); done {
-			return v
-		}
-	} else {
-		if httpBase != nil {
-			r.plainHTTP(ctx, httpBase)
-		} else {
-			r.facts = append(r.facts, "no plain-HTTP address known, so the http->https "+
-				"redirect was not tested")
-		}
-		r.hsts(ctx, httpsBase)
-		r.handshakes(ctx, httpsBase)
+		return r.plainOnly(ctx, httpBase)
 	}
+	if httpBase != nil {
+		r.plainHTTP(ctx, httpBase)
+	} else {
+		r.facts = append(r.facts, "no plain-HTTP address known, so the http->https "+
+			"redirect was not tested")
+	}
+	r.hsts(ctx, httpsBase)
+	r.handshakes(ctx, httpsBase)
 	reason := strings.Join(r.facts, "; ")
 	if len(r.findings) > 0 {
 		return Fail(reason, r.findings...)
@@ -205,21 +203,22 @@ func (r *transportRun) get(ctx context.Context, base *url.URL, path string) (*ht
 }
 
 // plainOnly judges a target that has no HTTPS endpoint at all.
-func (r *transportRun) plainOnly(ctx context.Context, httpBase *url.URL) (Verdict, bool) {
+func (r *transportRun) plainOnly(ctx context.Context, httpBase *url.URL) Verdict {
 	ex, err := r.get(ctx, httpBase, r.path)
 	if err != nil || ex.Status == 0 {
 		return Inconclusive(fmt.Sprintf("the API has no HTTPS address and its plain-HTTP "+
-			"address did not answer: %v", err)), true
+			"address did not answer: %v", err))
 	}
 	f := r.s.NewFinding(RuleHTTPSPlain, r.op, ex, finding.ConfidenceHigh, "",
 		fmt.Sprintf("HTTP %d over plain http\n%s", ex.Status, Truncate(string(ex.Body), 200)),
 		"The API is reachable only over plain HTTP: no HTTPS endpoint is configured for it "+
-			"(set tls-terminated-upstream if a proxy in front of it terminates TLS).")
+			"(set probes.tls-terminated-upstream in .apigate.yml if a proxy in front of it "+
+			"terminates TLS).")
 	if r.carriesCredentials() {
 		f.Severity = finding.SeverityHigh
 	}
 	return Fail("the API is served over plain HTTP only (no HTTPS endpoint); SSLv3 and "+
-		"TLS were not tested", f), true
+		"TLS were not tested", f)
 }
 
 // plainHTTP judges the plain-HTTP side of a target that also serves HTTPS: refusing is
