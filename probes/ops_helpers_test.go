@@ -1,10 +1,15 @@
 package probes
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/apigate/apigate/internal/finding"
 	"github.com/apigate/apigate/internal/httpx"
 	"github.com/apigate/apigate/internal/target"
 )
@@ -97,4 +102,43 @@ func TestFindCreateReadAndLogin(t *testing.T) {
 	if got := findLogin(s, false).Body("w"); got["password"] != "w" || got["username"] != "alice" {
 		t.Errorf("identity login body %v", got)
 	}
+}
+
+// A target that hangs must cost a few timeouts, not one per planned request.
+func TestOpsProbesStopOnHangingTarget(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	for _, p := range []Probe{NewRateLimit(), NewVersioning(), NewLogging()} {
+		tg := &target.Target{Identities: []*target.Identity{opsIdentity("alice", true)},
+			Operations: []*target.Operation{{Method: "GET", Path: "/api/v2/items"},
+				{Method: "GET", Path: "/api/old", Deprecated: true}},
+			Logs: &memLogs{}}
+		s := newTestSession(t, srv.URL, tg)
+		s.Client = shortTimeoutClient(t, srv.URL)
+		start := time.Now()
+		v := p.Run(context.Background(), s)
+		if v.Status == finding.StatusPass || v.Status == finding.StatusFail {
+			t.Errorf("%s: %s on a hanging target: %s", p.Check(), v.Status, v.Reason)
+		}
+		if n := s.Client.Stats().Requests.Load(); n > 12 {
+			t.Errorf("%s sent %d requests to a hanging target", p.Check(), n)
+		}
+		t.Logf("%s: %s in %s: %s", p.Check(), v.Status, time.Since(start).Round(time.Millisecond), v.Reason)
+	}
+}
+
+func shortTimeoutClient(t *testing.T, base string) *httpx.Client {
+	u, _ := url.Parse(base)
+	c, err := httpx.New(httpx.Config{AllowedHosts: []string{u.Host}, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Scope("hang")
 }

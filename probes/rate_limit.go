@@ -166,7 +166,7 @@ func (s *Session) pickBurstEndpoint(ctx context.Context) *burstEndpoint {
 	}
 	ordered = append(ordered, &burstEndpoint{path: "/"})
 	for i, c := range ordered {
-		if i >= 5 {
+		if i >= 5 || opsBroken(s) {
 			break
 		}
 		ex, err := s.Send(ctx, c.id, http.MethodGet, c.path, nil, nil)
@@ -217,6 +217,9 @@ func (s *Session) runBurst(ctx context.Context, e *burstEndpoint, n int) *burstR
 					return
 				}
 				ex, err := s.Send(ctx, e.id, http.MethodGet, e.path, nil, nil)
+				if opsBroken(s) {
+					stop.Store(true)
+				}
 				mu.Lock()
 				res.record(ex, err)
 				if err == nil && isThrottle(ex) && res.throttled == nil {
@@ -281,6 +284,10 @@ func (s *Session) burstPart(ctx context.Context) partVerdict {
 		n = defaultBurst
 	}
 	e := s.pickBurstEndpoint(ctx)
+	if e == nil && s.Client.Stats().Errors.Load() > 0 {
+		return partVerdict{status: finding.StatusInconclusive,
+			reason: "burst not tested: the target's answers failed at the transport level"}
+	}
 	if e == nil {
 		return partVerdict{status: finding.StatusNotTested,
 			reason: "burst not tested: no GET endpoint answered 2xx to serve as a cheap target"}
@@ -444,6 +451,9 @@ func (s *Session) tryBypass(ctx context.Context, e *burstEndpoint) (*finding.Fin
 		return nil, "the limit had already lifted when re-tested, so bypasses were not tried"
 	}
 	for _, v := range bypassVariants(e.path, s.Canary) {
+		if opsBroken(s) {
+			break
+		}
 		ex, err := s.Send(ctx, e.id, http.MethodGet, v.path, nil, v.header)
 		if err != nil || !Is2xx(ex.Status) || LooksLikeError(ex.Body) {
 			continue

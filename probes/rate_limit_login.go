@@ -60,7 +60,7 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 	var states []RateLimitState
 	var durs []time.Duration
 	errs := 0
-	for i := 1; i <= k && ctx.Err() == nil; i++ {
+	for i := 1; i <= k && ctx.Err() == nil && !opsBroken(s); i++ {
 		ex, err := l.Send(ctx, s, fmt.Sprintf("apigate-wrong-%s-%d", s.Canary, i), nil)
 		if err != nil || ex.Status == 0 {
 			errs++
@@ -92,9 +92,10 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 				"failed logins to %s locked out at attempt %d (HTTP %d)", where, i, ex.Status))
 		}
 	}
-	if first == nil || errs > k/2 {
+	if first == nil || errs > k/2 || opsBroken(s) {
 		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
-			"login brute force: %d of %d attempts to %s failed at the transport level", errs, k, where)}
+			"login brute force: %d attempts to %s failed at the transport level (stopped after "+
+				"%d failures in this check)", errs, where, maxTransportErrors)}
 	}
 	if first.Status != 401 && first.Status != 403 && !Is2xx(first.Status) {
 		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
@@ -151,6 +152,9 @@ func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.
 		ordinary = func(st int) bool { return st == 401 || st == 403 }
 	}
 	for _, v := range bypassVariants(l.Path, s.Canary)[:3] {
+		if opsBroken(s) {
+			break
+		}
 		ex, err := l.Send(ctx, s, "apigate-wrong-"+s.Canary+"-bypass", v.header)
 		if err != nil || ex.Status == 0 || isThrottle(ex) || hasLockoutWord(ex.Body) ||
 			ex.Status == http.StatusLocked || !ordinary(ex.Status) {

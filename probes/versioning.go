@@ -172,6 +172,9 @@ func (versioning) Run(ctx context.Context, s *Session) Verdict {
 	if len(c.findings) > 0 {
 		return Fail(reason, c.findings...)
 	}
+	if n := s.Client.Stats().Errors.Load(); n > 0 {
+		return Inconclusive(fmt.Sprintf("%d requests failed at the transport level; %s", n, reason))
+	}
 	return Pass(reason)
 }
 
@@ -218,7 +221,7 @@ func (c *versionCtx) deprecatedOps(ctx context.Context) int {
 	s := c.s
 	n, silent := 0, 0
 	for _, op := range s.Ops(http.MethodGet) {
-		if !op.Deprecated || n >= maxDeprecatedOps {
+		if !op.Deprecated || n >= maxDeprecatedOps || opsBroken(s) {
 			continue
 		}
 		id := s.Identity(0)

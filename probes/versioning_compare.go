@@ -196,6 +196,10 @@ func (c *versionCtx) oldVersions(ctx context.Context, vs []versionVariant) int {
 	counts := map[oldOutcome]int{}
 	versioned, shadowLive := 0, 0
 	for _, v := range vs {
+		if opsBroken(c.s) || ctx.Err() != nil {
+			c.note("stopped after %d transport failures", maxTransportErrors)
+			break
+		}
 		o := c.compare(ctx, v)
 		if v.kind == "shadow" {
 			if o == oldLive {
@@ -209,8 +213,8 @@ func (c *versionCtx) oldVersions(ctx context.Context, vs []versionVariant) int {
 	if versioned > 0 {
 		c.note("compared %d older versions (by path, header or query) with the current ones: "+
 			"%d live, %d not served (non-2xx), %d redirect, %d indistinguishable from a "+
-			"version-999 control (catch-all)", versioned, counts[oldLive], counts[oldGone],
-			counts[oldRedirects], counts[oldCatchAll])
+			"version-999 control (catch-all), %d unanswered", versioned, counts[oldLive],
+			counts[oldGone], counts[oldRedirects], counts[oldCatchAll], counts[oldUnknown])
 	}
 	if len(vs) > versioned {
 		c.note("%d of %d shadow paths (%s) answer", shadowLive, len(vs)-versioned,

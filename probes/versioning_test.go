@@ -105,7 +105,7 @@ func TestVersioning(t *testing.T) {
 				"*":             verOpen(`<html>app shell</html>`),
 			},
 			ops: []*target.Operation{verV2Op}, want: finding.StatusPass,
-			reason: "1 indistinguishable from a version-999 control (catch-all); 0 of 4 shadow paths",
+			reason: "1 indistinguishable from a version-999 control (catch-all), 0 unanswered; 0 of 4 shadow paths",
 		},
 		{
 			name: "trap: an alias with the same auth behaviour is not a finding",
