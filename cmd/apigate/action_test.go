@@ -245,6 +245,9 @@ func TestActionPullRequestEndToEnd(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^::stop-commands::[0-9a-f]{32}$`).MatchString(stdout) {
 		t.Error("the console report is not fenced off from workflow commands")
 	}
+	if n := len(regexp.MustCompile(`(?m)^::error[ :]`).FindAllString(stdout, -1)); n > 10 {
+		t.Errorf("%d error annotations; a step shows only 10", n)
+	}
 	if !strings.Contains(stdout, "::add-mask::"+writeToken) {
 		t.Error("token not masked")
 	}

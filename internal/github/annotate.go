@@ -21,14 +21,16 @@ const maxAnnotationMessage = 3500
 // Annotate writes the most severe active findings as workflow annotations on the lines
 // that define them: critical and high as errors, medium as warnings, at most
 // MaxAnnotationsPerType of each. One notice then says how many findings were not
-// annotated and where to read them. It returns the number of annotations written.
-func Annotate(a *githubactions.Action, rep *finding.Report, where string) int {
+// annotated and where to read them. reserve error slots are left for the caller (the final
+// verdict is an error annotation too). It returns the number of annotations written.
+func Annotate(a *githubactions.Action, rep *finding.Report, where string, reserve int) int {
+	maxErrors := max(MaxAnnotationsPerType-reserve, 0)
 	active := rep.Active()
 	finding.Sort(active)
 	errs, warns, rest := 0, 0, 0
 	for _, f := range active {
 		switch {
-		case f.Severity >= finding.SeverityHigh && errs < MaxAnnotationsPerType:
+		case f.Severity >= finding.SeverityHigh && errs < maxErrors:
 			errs++
 			annotation(a, f).Errorf("%s", annotationMessage(f))
 		case f.Severity == finding.SeverityMedium && warns < MaxAnnotationsPerType:
@@ -40,8 +42,8 @@ func Annotate(a *githubactions.Action, rep *finding.Report, where string) int {
 	}
 	if rest > 0 {
 		a.WithFieldsMap(map[string]string{"title": "apigate: more findings"}).Noticef(
-			"%d more finding(s) are not annotated (annotations show at most %d errors and %d "+
-				"warnings per step, and none for low or info findings); see %s.",
+			"%d more finding(s) are not annotated (a step shows at most %d error and %d "+
+				"warning annotations; low and info findings get none); see %s.",
 			rest, MaxAnnotationsPerType, MaxAnnotationsPerType, where)
 	}
 	return errs + warns

@@ -265,7 +265,7 @@ func TestAnnotationsCapped(t *testing.T) {
 	rep.Findings = append(rep.Findings, finding.Finding{Rule: "hdr", Severity: finding.SeverityLow,
 		Method: "GET", Path: "/l", Title: "low"})
 	var out bytes.Buffer
-	n := Annotate(newAction(&out, nil), rep, "the job summary")
+	n := Annotate(newAction(&out, nil), rep, "the job summary", 0)
 	if n != 13 {
 		t.Errorf("annotations = %d, want 10 errors + 3 warnings", n)
 	}
@@ -290,6 +290,13 @@ func TestAnnotationsCapped(t *testing.T) {
 	}
 	if len(lines) != 14 {
 		t.Errorf("a message broke onto its own line (injection): %d lines", len(lines))
+	}
+
+	// With one error slot reserved for the verdict, 9 findings are errors and 6 are left.
+	out.Reset()
+	if n := Annotate(newAction(&out, nil), rep, "the job summary", 1); n != 12 ||
+		!strings.Contains(out.String(), "6 more finding(s)") {
+		t.Errorf("reserve: %d annotations\n%s", n, out.String())
 	}
 }
 
@@ -342,5 +349,27 @@ func TestPublishUndetectedForkStopsAfterFirst403(t *testing.T) {
 	if strings.Count(out.String(), "::notice") != 1 ||
 		!strings.Contains(out.String(), "Resource not accessible by integration") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestEnterpriseAPIURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://ghe.example.test/api/v3":  "https://ghe.example.test/api/v3/",
+		"https://ghe.example.test/api/v3/": "https://ghe.example.test/api/v3/",
+		"https://api.github.com":           "https://api.github.com/",
+	} {
+		c, err := NewClient(in, "t", "o/r", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.gh.BaseURL.String(); got != want {
+			t.Errorf("%s: base %s, want %s", in, got, want)
+		}
+	}
+	if _, err := NewClient("::", "t", "o/r", nil); err == nil {
+		t.Error("malformed GITHUB_API_URL accepted")
+	}
+	if _, err := NewClient("https://api.github.com", "t", "nope", nil); err == nil {
+		t.Error("GITHUB_REPOSITORY without owner accepted")
 	}
 }

@@ -123,7 +123,11 @@ func (p *Publisher) Publish(ctx context.Context, rep *finding.Report, o PublishO
 	}
 
 	if o.Annotations {
-		out.Annotations = Annotate(a, rep, "the job summary and the Security tab")
+		reserve := 0
+		if o.FailOn > 0 && rep.AtOrAbove(o.FailOn) > 0 {
+			reserve = 1 // the verdict the caller writes as an error annotation
+		}
+		out.Annotations = Annotate(a, rep, "the job summary and the Security tab", reserve)
 	}
 	md.MaxBytes = report.MaxSummaryBytes
 	if err := writeSummary(a, report.MarkdownReport(rep, md)); err != nil {
