@@ -256,6 +256,17 @@ func TestCredentialsUseDocumentLogin(t *testing.T) {
 		t.Errorf("tokens %q %q", ids[0].Token(), ids[1].Token())
 	}
 
+	l, err := loginFromOperation(&target.Operation{Method: "POST", Path: "/oauth/token",
+		RequestContentType: "application/x-www-form-urlencoded",
+		RequestBody: &target.Schema{Required: []string{"grant_type", "username", "password", "scope"},
+			Properties: map[string]*target.Schema{
+				"grant_type": {Enum: []any{"client_credentials", "password"}},
+				"scope":      {Example: "read"}, "username": {}, "password": {}}}}, "u", "p")
+	if err != nil || !l.Form || l.Body["grant_type"] != "password" || l.Body["scope"] != "read" ||
+		l.Body["username"] != "u" || len(l.Body) != 4 {
+		t.Errorf("oauth login from the document: %+v %v", l, err)
+	}
+
 	o.LoginOperation = nil
 	_, err = Build(context.Background(), specs[:1], o)
 	if err == nil || !strings.Contains(err.Error(), "the API document declares none") {

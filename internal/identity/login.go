@@ -232,12 +232,43 @@ func loginFromOperation(op *target.Operation, username, password string) (Login,
 	if uf == "" {
 		uf = "username"
 	}
+	body := map[string]any{uf: username, pf: password}
+	if op.RequestBody != nil {
+		for _, name := range op.RequestBody.Required {
+			if _, set := body[name]; !set {
+				if v, ok := fixedValue(op.RequestBody.Properties[name]); ok {
+					body[name] = v
+				}
+			}
+		}
+	}
 	return Login{
 		Method: op.Method, Path: op.Path,
-		Body:          map[string]any{uf: username, pf: password},
+		Body:          body,
 		Form:          strings.Contains(op.RequestContentType, "form"),
 		UsernameField: uf, PasswordField: pf,
 	}, nil
+}
+
+// fixedValue picks a value for a required login field the user does not give, such as an
+// OAuth grant_type: "password" when the enum offers it, else the first enum value, the
+// default or the example.
+func fixedValue(s *target.Schema) (any, bool) {
+	if s == nil {
+		return nil, false
+	}
+	for _, e := range s.Enum {
+		if e == "password" {
+			return e, true
+		}
+	}
+	if len(s.Enum) > 0 {
+		return s.Enum[0], true
+	}
+	if s.Example != nil {
+		return s.Example, true
+	}
+	return nil, false
 }
 
 // guessFields names the username and password fields of a login body.
