@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigate/apigate/internal/config"
 	"github.com/apigate/apigate/internal/finding"
 	"github.com/apigate/apigate/internal/suppress"
 )
@@ -42,6 +43,16 @@ func cmdBaseline(args []string, stdout, stderr io.Writer) (int, error) {
 			rest = append(rest, a)
 		}
 	}
+	written := false
+	if made := seedBaseline(rest); made != "" {
+		// The config names the baseline being created; an empty one lets the scan start.
+		// It goes again unless it is the file this run wrote.
+		defer func() {
+			if !written || !samePath(made, out) {
+				os.Remove(made)
+			}
+		}()
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".apigate-baseline-report-*.json")
 	if err != nil {
 		return exitUsage, usagef("baseline: %v", err)
@@ -62,10 +73,56 @@ func cmdBaseline(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitError, fmt.Errorf("baseline: read the scan's report: %w", err)
 	}
 	b := suppress.NewBaseline(&rep, time.Now())
+	if b.Findings == nil {
+		b.Findings = []suppress.BaselineEntry{}
+	}
 	if err := b.WriteFile(out); err != nil {
 		return exitError, err
 	}
+	written = true
 	fmt.Fprintf(stderr, "apigate: recorded %d finding(s) in %s; set `baseline: %s` in the config "+
 		"and commit both\n", len(b.Findings), out, filepath.ToSlash(out))
 	return exitOK, nil
+}
+
+// seedBaseline writes an empty baseline where the config's baseline key points, when that
+// file does not exist yet, and returns its path ("" when nothing was written).
+func seedBaseline(scanArgs []string) string {
+	path := ""
+	for i, a := range scanArgs {
+		switch {
+		case (a == "--config" || a == "-config") && i+1 < len(scanArgs):
+			path = scanArgs[i+1]
+		case strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-config="):
+			path = a[strings.IndexByte(a, '=')+1:]
+		}
+	}
+	if path == "" {
+		path = config.Find(".")
+	}
+	if path == "" {
+		return ""
+	}
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil || cfg.Baseline == "" {
+		return "" // the scan reports a bad config itself
+	}
+	file := cfg.Baseline
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(filepath.Dir(path), file)
+	}
+	if _, err := os.Stat(file); err == nil {
+		return ""
+	}
+	empty := &suppress.Baseline{Version: 1, Tool: "apigate", Findings: []suppress.BaselineEntry{}}
+	if err := empty.WriteFile(file); err != nil {
+		return ""
+	}
+	return file
+}
+
+func samePath(a, b string) bool {
+	x, err1 := filepath.Abs(a)
+	y, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && x == y
 }

@@ -136,12 +136,16 @@ suppress:
 		}
 	}
 
-	// A baseline of this run makes the next one pass.
+	// A baseline of this run makes the next one pass. The config may name the baseline
+	// before it exists: 'apigate baseline' creates it.
 	base := filepath.Join(dir, ".apigate-baseline.json")
+	putFile(t, dir, ".apigate.yml", string(mustRead(t, cfg))+"baseline: .apigate-baseline.json\n")
+	if code, stderr := scan("scan"); code != exitUsage || !strings.Contains(stderr, "record one with 'apigate baseline'") {
+		t.Errorf("scan with a missing baseline: exit %d %s", code, stderr)
+	}
 	if code, stderr := scan("baseline", "--output", base); code != exitOK {
 		t.Fatalf("baseline: exit %d: %s", code, stderr)
 	}
-	putFile(t, dir, ".apigate.yml", string(mustRead(t, cfg))+"baseline: .apigate-baseline.json\n")
 	code, stderr = scan("scan", "--format", "json", "--output", out)
 	var b struct {
 		Findings []struct{ Fingerprint string } `json:"findings"`
@@ -180,4 +184,22 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A failed baseline run leaves no baseline behind, not even the empty one it seeded.
+func TestBaselineFailedScanWritesNothing(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close() // nothing listens there now
+	dir := t.TempDir()
+	cfg := putFile(t, dir, ".apigate.yml", "baseline: b.json\n")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"baseline", "--url", addr, "--config", cfg, "--output",
+		filepath.Join(dir, "b.json")}, &stdout, &stderr)
+	if code != exitError {
+		t.Fatalf("exit %d, want 3: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.json")); err == nil {
+		t.Error("a failed run left a baseline file")
+	}
 }
