@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -84,6 +85,9 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 	st, err := compose.New(ctx, compose.Options{File: c.File, Service: c.Service, Port: c.Port,
 		BootTimeout: c.BootTimeout, Logger: log})
 	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return exitInterrupted, errors.New("interrupted before the compose project started")
+		}
 		var ce *compose.Error
 		if errors.As(err, &ce) && ce.Kind == compose.KindTarget {
 			return exitUsage, usageError{err}

@@ -55,24 +55,30 @@ var (
 	built   = map[string]string{}
 )
 
-// Binary builds a static binary of a main package (a path relative to the module root)
-// once per test process and returns its path. Binaries live in one fixed directory, so
-// runs do not pile them up; each is renamed into place, so parallel test processes never
-// see a half-written file.
-func Binary(t testing.TB, pkg string) string {
+// Binary builds a static binary of a main package (a path relative to the module root),
+// with optional build tags, once per test process and returns its path. Binaries live in
+// one fixed directory, so runs do not pile them up; each is renamed into place, so parallel
+// test processes never see a half-written file.
+func Binary(t testing.TB, pkg string, tags ...string) string {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if p, ok := built[pkg]; ok {
+	key := pkg + " " + strings.Join(tags, ",")
+	if p, ok := built[key]; ok {
 		return p
 	}
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("apigate-fixture-bin-%d", os.Getuid()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_"))
+	name := strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")
+	if len(tags) > 0 {
+		name += "_" + strings.Join(tags, "_")
+	}
+	out := filepath.Join(dir, name)
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
-	cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, "./"+strings.TrimPrefix(pkg, "./"))
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", strings.Join(tags, ","), "-o", tmp,
+		"./"+strings.TrimPrefix(pkg, "./"))
 	cmd.Dir = Root(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -81,7 +87,7 @@ func Binary(t testing.TB, pkg string) string {
 	if err := os.Rename(tmp, out); err != nil {
 		t.Fatal(err)
 	}
-	built[pkg] = out
+	built[key] = out
 	return out
 }
 
