@@ -78,7 +78,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, where string) error {
 		return d.decodeIdentities(n, v, where)
 	case anyMapType:
 		if n.Kind != yaml.MappingNode {
-			return d.errf(n, "%s: want a mapping, got %s", where, kindName(n))
+			return d.errf(n, "%s: want a mapping, got %s", where, d.kind(n, where))
 		}
 		val, err := d.anyValue(n, where, 0)
 		if err != nil {
@@ -99,7 +99,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, where string) error {
 		return d.decodeStruct(n, v, where)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			return d.errf(n, "%s: want a list, got %s", where, kindName(n))
+			return d.errf(n, "%s: want a list, got %s", where, d.kind(n, where))
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, c := range n.Content {
@@ -151,14 +151,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, where string) error {
 // scalar returns a scalar's text with ${VAR} expanded.
 func (d *decoder) scalar(n *yaml.Node, where, want string) (string, error) {
 	if n.Kind != yaml.ScalarNode {
-		return "", d.errf(n, "%s: want %s, got %s", where, want, kindName(n))
+		return "", d.errf(n, "%s: want %s, got %s", where, want, d.kind(n, where))
 	}
 	return d.expand(n, where)
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) error {
 	if n.Kind != yaml.MappingNode {
-		return d.errf(n, "%s: want a mapping, got %s", where, kindName(n))
+		return d.errf(n, "%s: want a mapping, got %s", where, d.kind(n, where))
 	}
 	fields := map[string]int{}
 	var names []string
@@ -202,7 +202,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) erro
 // decodeIdentities keeps the order the identities are written in.
 func (d *decoder) decodeIdentities(n *yaml.Node, v reflect.Value, where string) error {
 	if n.Kind != yaml.MappingNode {
-		return d.errf(n, "%s: want a mapping of names to credentials, got %s", where, kindName(n))
+		return d.errf(n, "%s: want a mapping of names to credentials, got %s", where, d.kind(n, where))
 	}
 	var out []Identity
 	seen := map[string]bool{}
@@ -219,7 +219,7 @@ func (d *decoder) decodeIdentities(n *yaml.Node, v reflect.Value, where string) 
 			return err
 		}
 		if rv.Kind == yaml.ScalarNode && rv.ShortTag() != "!!null" {
-			return d.errf(rv, "%s: want a mapping such as {token: ...} or {login: ...}, got %s", w, kindName(rv))
+			return d.errf(rv, "%s: want a mapping such as {token: ...} or {login: ...}, got %s", w, d.kind(rv, w))
 		}
 		if err := d.decode(val, reflect.ValueOf(&id).Elem(), w); err != nil {
 			return err
@@ -352,6 +352,15 @@ func checkIdentity(id Identity, where string) error {
 		return &Error{Pos: id.Pos, Msg: where + ".login: needs a path"}
 	}
 	return nil
+}
+
+// kind describes a node for a message. Under identities a scalar's text is never quoted:
+// a token written where a mapping belongs is still a secret.
+func (d *decoder) kind(n *yaml.Node, where string) string {
+	if n.Kind == yaml.ScalarNode && (where == "identities" || strings.HasPrefix(where, "identities.")) {
+		return "a plain value"
+	}
+	return kindName(n)
 }
 
 func kindName(n *yaml.Node) string {
