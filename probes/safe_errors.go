@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,9 +108,10 @@ type trigger struct {
 type errorRun struct {
 	s        *Session
 	findings []finding.Finding
-	seen     map[string]bool // rule + operation already reported
 	sent     int
 	server5x int
+	// disclosures are the signatures seen, turned into findings at the end.
+	disclosures []*disclosure
 	// clean and junk hold every answer, split by whether the request was a valid baseline;
 	// banners are reported from a clean one, so the finding's path is the operation's.
 	clean, junk []noted
@@ -121,7 +123,7 @@ type noted struct {
 }
 
 func (p safeErrors) Run(ctx context.Context, s *Session) Verdict {
-	r := &errorRun{s: s, seen: map[string]bool{}}
+	r := &errorRun{s: s}
 	ops := errorOps(s)
 	methodTried := map[string]bool{}
 	for _, op := range ops {
@@ -150,6 +152,7 @@ func (p safeErrors) Run(ctx context.Context, s *Session) Verdict {
 	unknown := trigger{what: "an unknown route", method: "GET",
 		path: "/apigate-" + randLabel(8) + "/%27%22%29--"}
 	r.try(ctx, s.Identity(0), nil, unknown, nil)
+	r.disclosureFindings()
 	r.versionHeaders()
 
 	reason := fmt.Sprintf("sent %d error-provoking requests to %d operations and an unknown "+
@@ -298,14 +301,13 @@ func (r *errorRun) try(ctx context.Context, id *target.Identity, op *target.Oper
 		return
 	}
 	r.junk = append(r.junk, noted{op, ex})
-	before := len(r.findings)
+	disclosed := false
 	defer func() {
-		if ex.Status >= 500 && ex.Status != 502 && ex.Status != 503 && ex.Status != 504 &&
-			len(r.findings) == before {
+		if ex.Status >= 500 && !gatewayStatus(ex.Status) && !disclosed {
 			r.server5x++
 		}
 	}()
-	if !isTextual(mediaType(ex)) || isDocsPath(t.path) || len(r.findings) >= maxErrorFindings {
+	if !isTextual(mediaType(ex)) || isDocsPath(t.path) || len(r.disclosures) >= maxErrorFindings {
 		return
 	}
 	var already []signatureHit
@@ -325,21 +327,60 @@ func (r *errorRun) try(ctx context.Context, id *target.Identity, op *target.Oper
 		if debugPage && hit.Sig.Rule == &RuleErrorsStackTrace {
 			continue // the debug page finding already says the trace is shown
 		}
-		key := hit.Sig.Rule.ID + " " + opKey(op, t.path)
-		if r.seen[key] {
-			continue
+		disclosed = true
+		r.disclose(op, t, ex, hit)
+	}
+}
+
+// disclosure is one signature seen on one or more operations.
+type disclosure struct {
+	key   string
+	hit   signatureHit
+	op    *target.Operation
+	ex    *httpx.Exchange
+	what  string
+	where []string // every operation that showed it, the first one included
+}
+
+// disclose records a hit. A database error is kept per operation, since each is its own
+// injection point; a trace or debug page comes from one error handler shared by every
+// route, so it is one finding that lists the operations.
+func (r *errorRun) disclose(op *target.Operation, t trigger, ex *httpx.Exchange, hit signatureHit) {
+	name := opKey(op, "/{unknown-route}")
+	key := hit.Sig.Rule.ID + " " + hit.Sig.ID
+	if hit.Sig.Rule == &RuleErrorsSQL {
+		key += " " + name
+	}
+	for _, d := range r.disclosures {
+		if d.key == key {
+			if !slices.Contains(d.where, name) {
+				d.where = append(d.where, name)
+			}
+			return
 		}
-		r.seen[key] = true
-		detail := fmt.Sprintf("%s sent to this operation produced a %s %s (signature %s).",
-			capitalize(t.what), hit.Sig.Platform, strings.ToLower(hit.Sig.Rule.Title), hit.Sig.ID)
-		if hit.Sig.Rule.ID == RuleErrorsSQL.ID {
+	}
+	r.disclosures = append(r.disclosures, &disclosure{key: key, hit: hit, op: op, ex: ex,
+		what: t.what, where: []string{name}})
+}
+
+// disclosureFindings turns the recorded disclosures into findings.
+func (r *errorRun) disclosureFindings() {
+	for _, d := range r.disclosures {
+		sig := d.hit.Sig
+		detail := fmt.Sprintf("%s sent to %s produced a %s %s (signature %s).",
+			capitalize(d.what), d.where[0], sig.Platform, strings.ToLower(sig.Rule.Title), sig.ID)
+		if sig.Rule == &RuleErrorsSQL {
 			detail += " The input reached a SQL statement: test this parameter for SQL injection."
 		}
-		f := r.s.NewFinding(*hit.Sig.Rule, op, ex, finding.ConfidenceHigh, "", hit.Excerpt, detail)
-		if hit.Sig.Severity != 0 {
-			f.Severity = hit.Sig.Severity
+		if len(d.where) > 1 {
+			detail += fmt.Sprintf(" The same appeared on %d other operation(s): %s.",
+				len(d.where)-1, strings.Join(headList(d.where[1:], 8), ", "))
 		}
-		if op == nil {
+		f := r.s.NewFinding(*sig.Rule, d.op, d.ex, finding.ConfidenceHigh, "", d.hit.Excerpt, detail)
+		if sig.Severity != 0 {
+			f.Severity = sig.Severity
+		}
+		if d.op == nil {
 			f.Path = "/{unknown-route}" // the random route would change the fingerprint every run
 		}
 		r.findings = append(r.findings, f)

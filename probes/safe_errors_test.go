@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -190,5 +191,47 @@ func TestSafeErrorsNeverRewritesCredentials(t *testing.T) {
 	}
 	if touched != "" {
 		t.Errorf("a PATCH carried a credential field: %s", touched)
+	}
+}
+
+// TestSafeErrorsGrouping checks that one error handler leaking traces on every route is one
+// finding listing the operations, while each route with a database error is its own
+// injection point and its own finding.
+func TestSafeErrorsGrouping(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/plain")
+		switch {
+		case r.Method == "POST" && !json.Valid(b):
+			w.WriteHeader(500)
+			_, _ = io.WriteString(w, "panic: bad body\n\ngoroutine 7 [running]:\nmain.create()\n\t/app/main.go:31 +0x1d")
+		case strings.Contains(r.URL.RawQuery, "%27"):
+			w.WriteHeader(500)
+			_, _ = io.WriteString(w, `near "'": syntax error`)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	str := &target.Schema{Type: "string"}
+	body := &target.Schema{Type: "object", Properties: map[string]*target.Schema{"name": str}}
+	q := []target.Param{{Name: "q", In: "query", Schema: str}}
+	s := newTestSession(t, srv.URL, &target.Target{Operations: []*target.Operation{
+		{Method: "POST", Path: "/a", Security: target.SecurityNone, RequestBody: body},
+		{Method: "POST", Path: "/b", Security: target.SecurityNone, RequestBody: body},
+		{Method: "GET", Path: "/c", Security: target.SecurityNone, Params: q},
+		{Method: "GET", Path: "/d", Security: target.SecurityNone, Params: q},
+	}})
+	v := NewSafeErrors().Run(context.Background(), s)
+	count := map[string]int{}
+	for _, f := range v.Findings {
+		count[f.Rule]++
+		if f.Rule == RuleErrorsStackTrace.ID && !strings.Contains(f.Evidence.Detail, "POST /b") {
+			t.Errorf("the grouped trace finding does not list POST /b: %s", f.Evidence.Detail)
+		}
+	}
+	if count[RuleErrorsStackTrace.ID] != 1 || count[RuleErrorsSQL.ID] != 2 {
+		t.Errorf("findings per rule %v, want one stack trace and two SQL errors", count)
 	}
 }
