@@ -144,14 +144,20 @@ func cmdDemoServe(args []string, stdout, stderr io.Writer) (int, error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := newLogger(stderr, true)
-	srv, err := demo.Start(demo.Options{
+	return serveDemo(ctx, demo.Options{
 		Hardened: hardened, Addr: addr, TLSAddr: tlsAddr, TLSNames: names, LogOutput: stdout,
-	})
+	}, caOut, stderr)
+}
+
+// serveDemo runs the demo API until ctx ends, announcing its URLs (and the hardened mode's
+// CA certificate, which clients need to trust it) on stderr.
+func serveDemo(ctx context.Context, opts demo.Options, caOut string, stderr io.Writer) (int, error) {
+	log := newLogger(stderr, true)
+	srv, err := demo.Start(opts)
 	if err != nil {
 		return exitError, err
 	}
-	if hardened {
+	if opts.Hardened {
 		log.Info("demo API listening", "mode", "hardened", "https", srv.HTTPSURL().String(),
 			"http_redirect", srv.HTTPURL().String())
 		if caOut != "" {

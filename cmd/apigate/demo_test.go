@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
+	"net/http"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/apigate/apigate/internal/demo"
 	"github.com/apigate/apigate/internal/finding"
 )
 
@@ -91,5 +98,82 @@ func BenchmarkDemoScan(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's and the test's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemoServe runs `demo serve` in each mode until its context ends: it announces its
+// URL on stderr, answers there, writes the API's log to stdout and stops cleanly.
+func TestDemoServe(t *testing.T) {
+	urlRe := regexp.MustCompile(`(?:https|http)=(\S+)`)
+	for _, hardened := range []bool{false, true} {
+		var stdout, stderr syncBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan int, 1)
+		go func() {
+			code, err := serveDemo(ctx, demo.Options{Hardened: hardened, LogOutput: &stdout}, "", &stderr)
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			done <- code
+		}()
+		var base string
+		for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); {
+			if m := urlRe.FindStringSubmatch(stderr.String()); m != nil {
+				base = m[1]
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if base == "" {
+			cancel()
+			t.Fatalf("no URL announced on stderr: %q", stderr.String())
+		}
+		if hardened != strings.HasPrefix(base, "https://") {
+			t.Errorf("hardened %v announced %s", hardened, base)
+		}
+		if hardened && !strings.Contains(stderr.String(), "-----BEGIN CERTIFICATE-----") {
+			t.Error("the hardened mode did not print its CA certificate")
+		}
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // test server
+		}}
+		resp, err := client.Get(base + "/api/v2/products")
+		if err != nil {
+			cancel()
+			t.Fatalf("GET %s: %v", base, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET products: %d", resp.StatusCode)
+		}
+		if !strings.Contains(stdout.String(), "/api/v2/products") {
+			t.Errorf("the request is not in the API's log on stdout: %q", stdout.String())
+		}
+		cancel()
+		select {
+		case code := <-done:
+			if code != exitOK {
+				t.Errorf("serve exited %d, want %d", code, exitOK)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("serve did not stop after its context ended")
+		}
 	}
 }
