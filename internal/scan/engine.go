@@ -286,7 +286,9 @@ func correct(check finding.Check, v probes.Verdict, st *httpx.Stats, log *slog.L
 	if v.Status == "" {
 		v.Status = finding.StatusInconclusive
 	}
-	if check != finding.CheckRateLimit && len(v.Findings) > 0 {
+	// Logging findings rest on the service's logs, not on the status of the request that
+	// provoked them: a 429 login whose password was logged is still a leak.
+	if check != finding.CheckRateLimit && check != finding.CheckLogging && len(v.Findings) > 0 {
 		kept := v.Findings[:0:0]
 		for _, f := range v.Findings {
 			if f.Evidence.Status == http.StatusTooManyRequests {
