@@ -33,7 +33,7 @@ var (
 		Help: "Anyone who can read the logs (operators, log pipelines, a leaked archive) can " +
 			"reuse the credentials. Never log request bodies of login calls or raw " +
 			"`Authorization`, `Cookie` and API-key headers; mask them at the logger " +
-			"(`Bearer ****`) and redact card numbers.",
+			"(keep a prefix only, such as `Bearer eyJ…`) and redact card numbers.",
 	}
 	RuleLogInjection = Rule{
 		ID: "logging-injection", Check: finding.CheckLogging,
