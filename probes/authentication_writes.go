@@ -86,7 +86,7 @@ func (a *authRun) anonymousCreate(op *target.Operation, resources []*resource) {
 	if !stored && r != nil && a.id != nil {
 		// The answer does not echo the object: read it back as the identity.
 		if oid := extractID(ex, r); oid != "" {
-			back, _ := a.s.Send(a.ctx, a.id, http.MethodGet, r.ItemPath(r.Read, oid), nil, nil)
+			back, _ := a.s.Send(a.ctx, a.id, http.MethodGet, r.ItemPath(r.Read, &object{ID: oid}), nil, nil)
 			stored = back != nil && Is2xx(back.Status) && strings.Contains(string(back.Body), marker)
 		}
 	}
@@ -120,8 +120,8 @@ func (a *authRun) anonymousItemWrite(op *target.Operation, r *resource) {
 		return
 	}
 	defer a.s.deleteObject(a.ctx, a.id, r, o)
-	path := r.ItemPath(op, o.ID)
-	readPath := r.ItemPath(r.Read, o.ID)
+	path := r.ItemPath(op, o)
+	readPath := r.ItemPath(r.Read, o)
 	if strings.EqualFold(op.Method, http.MethodDelete) {
 		ex, err := a.s.Send(a.ctx, nil, op.Method, path, nil, nil)
 		if err != nil && ex == nil {

@@ -451,7 +451,7 @@ func (m *massRun) resource(r *resource) {
 		return
 	}
 	defer m.s.deleteObject(m.ctx, m.a, r, o)
-	readPath := r.ItemPath(r.Read, o.ID)
+	readPath := r.ItemPath(r.Read, o)
 	base, _ := m.readObject(m.a, readPath)
 	if base == nil {
 		m.skipped = append(m.skipped, r.Create.Path+" (the new object could not be read back)")
@@ -478,7 +478,7 @@ func (m *massRun) resource(r *resource) {
 			if m.ctx.Err() != nil {
 				return
 			}
-			m.inject(up, r.ItemPath(up, o.ID), readPath, base, field, body)
+			m.inject(up, r.ItemPath(up, o), readPath, base, field, body)
 		}
 	}
 }
@@ -497,7 +497,11 @@ func (m *massRun) injectCreate(r *resource, base map[string]any, field string) {
 	// addresses) accept every create.
 	body := createBody(r.Create, fmt.Sprintf("%s-mass%d", m.s.Canary, m.tried))
 	body[field] = val
-	ex, err := m.s.Send(m.ctx, m.a, r.Create.Method, r.Create.Path, body, nil)
+	parent := ""
+	if r.Parent != "" {
+		parent = identityUserID(m.ctx, m.s, m.a)
+	}
+	ex, err := m.s.Send(m.ctx, m.a, r.Create.Method, r.CollectionPath(r.Create, parent), body, nil)
 	if err != nil || !Is2xx(ex.Status) {
 		return
 	}
@@ -505,14 +509,15 @@ func (m *massRun) injectCreate(r *resource, base map[string]any, field string) {
 	if oid == "" {
 		return
 	}
-	readPath := r.ItemPath(r.Read, oid)
+	created := &object{ID: oid, Parent: parent}
+	readPath := r.ItemPath(r.Read, created)
 	owner := m.a
 	back, backEx := m.readObject(m.a, readPath)
 	if back == nil && m.b != nil {
 		owner = m.b
 		back, backEx = m.readObject(m.b, readPath)
 	}
-	defer m.s.deleteObject(m.ctx, owner, r, &object{ID: oid})
+	defer m.s.deleteObject(m.ctx, owner, r, created)
 	if back == nil || !sameValue(back[field], val) {
 		if obj := decodeObject(ex.Body); obj != nil && sameValue(obj[field], val) {
 			m.echoes = append(m.echoes, r.Create.Method+" "+r.Create.Path+" "+field)

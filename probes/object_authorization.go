@@ -179,14 +179,14 @@ func (br *bolaRun) resource(r *resource, n int) {
 	}
 	defer s.deleteObject(ctx, br.b, r, ob)
 
-	pathA := r.ItemPath(r.Read, oa.ID)
+	pathA := r.ItemPath(r.Read, oa)
 	rAA, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
 	if rAA == nil || !Is2xx(rAA.Status) || !strings.Contains(string(rAA.Body), mA) {
 		br.skip(r, fmt.Sprintf("%s could not read its own new object back", br.a.Name))
 		return
 	}
-	rBB, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, ob.ID), nil, nil)
-	rBx, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, missingID(oa.ID, s.Canary)), nil, nil)
+	rBB, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, ob), nil, nil)
+	rBx, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, &object{ID: missingID(oa.ID, s.Canary), Parent: ob.Parent}), nil, nil)
 	br.tested = append(br.tested, r.Create.Path)
 
 	// Read.
@@ -203,7 +203,24 @@ func (br *bolaRun) resource(r *resource, n int) {
 
 	// Listing: the collection as B must not include A's object.
 	if conf == "" {
-		br.listing(r, mA)
+		br.listing(r, oa)
+	}
+
+	// Another parent: B reaches A's object through B's own branch of a nested collection
+	// (/users/{B}/orders/{A's order}).
+	if conf == "" && r.Parent != "" && ob.Parent != oa.Parent {
+		br.note("read through another parent")
+		alt := r.ItemPath(r.Read, &object{ID: oa.ID, Parent: ob.Parent})
+		ex, _ := s.Send(ctx, br.b, http.MethodGet, alt, nil, nil)
+		if ex != nil && Is2xx(ex.Status) && strings.Contains(string(ex.Body), mA) {
+			br.findings = append(br.findings, s.NewFinding(RuleBOLARead, r.Read, ex, finding.ConfidenceHigh,
+				fmt.Sprintf("%s can read %s's %s through its own %s", br.b.Name, br.a.Name,
+					r.Singular(), r.Parent),
+				markerExcerpt(ex.Body, mA),
+				fmt.Sprintf("%s created %s %s under its own %s; %s requested it under %s's %s and "+
+					"got %d with the owner's marker value.", br.a.Name, r.Singular(), oa.ID,
+					r.Parent, br.b.Name, br.b.Name, r.Parent, ex.Status)))
+		}
 	}
 
 	// Update, confirmed by the owner reading the change back.
@@ -217,7 +234,7 @@ func (br *bolaRun) resource(r *resource, n int) {
 	// Delete, confirmed by the owner finding the object gone.
 	if r.Delete != nil {
 		br.note("delete")
-		ex, _ := s.Send(ctx, br.b, r.Delete.Method, r.ItemPath(r.Delete, oa.ID), nil, nil)
+		ex, _ := s.Send(ctx, br.b, r.Delete.Method, r.ItemPath(r.Delete, oa), nil, nil)
 		if ex != nil && Is2xx(ex.Status) {
 			back, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
 			if back != nil && (back.Status == http.StatusNotFound || back.Status == http.StatusGone) {
@@ -235,7 +252,7 @@ func (br *bolaRun) resource(r *resource, n int) {
 	// Use after free: the owner deletes its object and reads it again.
 	if r.Delete != nil && !aGone {
 		br.note("read after delete")
-		ex, _ := s.Send(ctx, br.a, r.Delete.Method, r.ItemPath(r.Delete, oa.ID), nil, nil)
+		ex, _ := s.Send(ctx, br.a, r.Delete.Method, r.ItemPath(r.Delete, oa), nil, nil)
 		if ex != nil && Is2xx(ex.Status) {
 			aGone = true
 			back, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
@@ -252,7 +269,8 @@ func (br *bolaRun) resource(r *resource, n int) {
 }
 
 // listing reads the collection as B; A's marker in it means B is served A's object.
-func (br *bolaRun) listing(r *resource, markerA string) {
+func (br *bolaRun) listing(r *resource, oa *object) {
+	markerA := oa.Marker
 	var list *target.Operation
 	for _, op := range br.s.Target.Operations {
 		if op.Path == r.Create.Path && strings.EqualFold(op.Method, http.MethodGet) {
@@ -263,15 +281,16 @@ func (br *bolaRun) listing(r *resource, markerA string) {
 		return
 	}
 	br.note("list")
-	ex, _ := br.s.Send(br.ctx, br.b, http.MethodGet, withRequiredQuery(list, list.Path), nil, nil)
+	ex, _ := br.s.Send(br.ctx, br.b, http.MethodGet,
+		withRequiredQuery(list, r.CollectionPath(list, oa.Parent)), nil, nil)
 	if ex == nil || !Is2xx(ex.Status) || !strings.Contains(string(ex.Body), markerA) {
 		return
 	}
 	br.findings = append(br.findings, br.s.NewFinding(RuleBOLARead, list, ex, finding.ConfidenceHigh,
 		fmt.Sprintf("%s's listing of %s includes %s's %s", br.b.Name, r.Name(), br.a.Name, r.Singular()),
 		markerExcerpt(ex.Body, markerA),
-		fmt.Sprintf("%s created a %s carrying the value %q; %s's own listing of %s contains it.",
-			br.a.Name, r.Singular(), markerA, br.b.Name, list.Path)))
+		fmt.Sprintf("%s created a %s carrying the value %q; %s listed %s and got it back.",
+			br.a.Name, r.Singular(), markerA, br.b.Name, r.CollectionPath(list, oa.Parent))))
 }
 
 // markerExcerpt shows the part of a body around the marker, secrets masked.
@@ -348,7 +367,7 @@ func (br *bolaRun) tryUpdate(r *resource, up *target.Operation, oa *object, path
 		return finding.Finding{}, false
 	}
 	changed := oa.Marker + "-by-" + br.b.Name
-	ex, _ := s.Send(ctx, br.b, up.Method, r.ItemPath(up, oa.ID), updateBody(up, oa, field, changed), nil)
+	ex, _ := s.Send(ctx, br.b, up.Method, r.ItemPath(up, oa), updateBody(up, oa, field, changed), nil)
 	if ex == nil || !Is2xx(ex.Status) {
 		return finding.Finding{}, false
 	}
@@ -357,7 +376,7 @@ func (br *bolaRun) tryUpdate(r *resource, up *target.Operation, oa *object, path
 		return finding.Finding{}, false
 	}
 	// Put the owner's value back.
-	_, _ = s.Send(ctx, br.a, up.Method, r.ItemPath(up, oa.ID), updateBody(up, oa, field, oa.Marker), nil)
+	_, _ = s.Send(ctx, br.a, up.Method, r.ItemPath(up, oa), updateBody(up, oa, field, oa.Marker), nil)
 	return s.NewFinding(RuleBOLAWrite, up, ex, finding.ConfidenceHigh,
 		fmt.Sprintf("%s can change %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
 		fmt.Sprintf("%s read back: %s", br.a.Name, safeExcerpt(back.Body, 300)),
@@ -378,7 +397,7 @@ func missingID(real, canary string) string {
 
 func (br *bolaRun) verdict() Verdict {
 	var acts []string
-	for _, a := range []string{"read", "list", "update", "delete"} {
+	for _, a := range []string{"read", "read through another parent", "list", "update", "delete"} {
 		if br.actions[a] {
 			acts = append(acts, a)
 		}
@@ -399,9 +418,14 @@ func (br *bolaRun) verdict() Verdict {
 	if len(br.tested) == 0 {
 		return NotTested("no resource could be tested" + skipped)
 	}
-	if len(acts) > 1 {
-		acts[len(acts)-1] = "or " + acts[len(acts)-1]
-	}
 	return Pass(fmt.Sprintf("%s could not %s objects %s had just created in %s%s%s",
-		br.b.Name, strings.Join(acts, ", "), br.a.Name, strings.Join(br.tested, ", "), uaf, skipped))
+		br.b.Name, orList(acts), br.a.Name, strings.Join(br.tested, ", "), uaf, skipped))
+}
+
+// orList joins words as "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

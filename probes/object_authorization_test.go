@@ -245,3 +245,93 @@ func TestObjectAuthorizationTwoUserTraps(t *testing.T) {
 		})
 	}
 }
+
+// todosAPI nests objects under their owner: /users/{uid}/todos/{id}.
+type todosAPI struct {
+	checkPathOnly bool // the path's uid must be the caller, but the todo's owner is not checked
+	noCheck       bool // nothing is checked
+
+	mu    sync.Mutex
+	todos map[string]map[string]any
+	next  int
+}
+
+func (a *todosAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.todos == nil {
+		a.todos = map[string]map[string]any{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	user := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer tok-")
+	if r.URL.Path == "/me" {
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": user})
+		return
+	}
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/") // users {uid} todos [id]
+	if len(segs) < 3 || segs[0] != "users" || segs[2] != "todos" {
+		w.WriteHeader(404)
+		return
+	}
+	uid := segs[1]
+	if uid != user && !a.noCheck {
+		w.WriteHeader(403)
+		return
+	}
+	if len(segs) == 3 && r.Method == http.MethodPost {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		a.next++
+		t := map[string]any{"id": a.next, "title": body["title"], "owner": uid}
+		a.todos[fmt.Sprint(a.next)] = t
+		w.WriteHeader(201)
+		_ = json.NewEncoder(w).Encode(t)
+		return
+	}
+	t := a.todos[segs[len(segs)-1]]
+	if len(segs) != 4 || t == nil || t["owner"] != uid && !a.checkPathOnly && !a.noCheck {
+		w.WriteHeader(404)
+		return
+	}
+	if r.Method == http.MethodDelete {
+		delete(a.todos, segs[3])
+		w.WriteHeader(204)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(t)
+}
+
+func TestObjectAuthorizationNested(t *testing.T) {
+	cases := []struct {
+		name  string
+		api   *todosAPI
+		fires bool
+		how   string
+	}{
+		{"owner and path checked", &todosAPI{}, false, ""},
+		{"object reachable through the intruder's own parent", &todosAPI{checkPathOnly: true}, true, "through its own"},
+		{"nothing checked", &todosAPI{noCheck: true}, true, "by id"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(c.api)
+			t.Cleanup(srv.Close)
+			ops := testOps("!GET /me", "!POST /users/{userId}/todos", "!GET /users/{userId}/todos/{id}",
+				"!DELETE /users/{userId}/todos/{id}")
+			ids := []*target.Identity{bearer("alice", "tok-alice"), bearer("bob", "tok-bob")}
+			s := newTestSession(t, srv.URL, &target.Target{Operations: ops, Identities: ids})
+			v := runTestProbe(t, NewObjectAuthorization(), s)
+			if !c.fires {
+				wantStatus(t, v, finding.StatusPass)
+				return
+			}
+			wantStatus(t, v, finding.StatusFail)
+			if !hasRule(v, "bola-read") || !strings.Contains(v.Findings[0].Title, c.how) {
+				t.Errorf("want bola-read %q, got %v", c.how, titles(v))
+			}
+			if len(c.api.todos) != 0 {
+				t.Errorf("todos left behind: %v", c.api.todos)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/apigate/apigate/internal/httpx"
 	"github.com/apigate/apigate/internal/target"
@@ -25,6 +26,9 @@ type resource struct {
 	Delete *target.Operation
 	// Param is the name of the item path's last parameter.
 	Param string
+	// Parent names the collection path's own parameter when the collection belongs to a
+	// user (/users/{userId}/orders); it is filled with the acting identity's user id.
+	Parent string
 }
 
 // Name is the collection's last path segment ("orders").
@@ -51,10 +55,15 @@ func (r *resource) Singular() string {
 func findResources(ops []*target.Operation) []*resource {
 	var out []*resource
 	for _, c := range ops {
-		if !strings.EqualFold(c.Method, http.MethodPost) || len(PathParams(c.Path)) > 0 {
+		params := PathParams(c.Path)
+		if !strings.EqualFold(c.Method, http.MethodPost) || len(params) > 1 ||
+			len(params) == 1 && !ownerParam.MatchString(params[0]) {
 			continue
 		}
 		r := &resource{Create: c}
+		if len(params) == 1 {
+			r.Parent = params[0]
+		}
 		prefix := strings.TrimSuffix(c.Path, "/") + "/"
 		for _, op := range ops {
 			rest, ok := strings.CutPrefix(op.Path, prefix)
@@ -79,9 +88,24 @@ func findResources(ops []*target.Operation) []*resource {
 	return out
 }
 
-// ItemPath is the read path of the object with the given id.
-func (r *resource) ItemPath(op *target.Operation, id string) string {
-	return FillPath(op, map[string]string{r.Param: id})
+// ownerParam matches path parameters that name the user a collection belongs to.
+var ownerParam = regexp.MustCompile(`(?i)^(user|users|uid|account|owner|customer|member|profile)([_-]?(id|name))?$`)
+
+// ItemPath is the path of object o for one of the resource's item operations.
+func (r *resource) ItemPath(op *target.Operation, o *object) string {
+	vals := map[string]string{r.Param: o.ID}
+	if r.Parent != "" {
+		vals[r.Parent] = o.Parent
+	}
+	return FillPath(op, vals)
+}
+
+// CollectionPath is the collection's path under parent (ignored for top-level ones).
+func (r *resource) CollectionPath(op *target.Operation, parent string) string {
+	if r.Parent == "" {
+		return op.Path
+	}
+	return FillPath(op, map[string]string{r.Parent: parent})
 }
 
 // createBody builds a valid create body from the operation's schema in which every free
@@ -205,7 +229,9 @@ func scalarString(v any) string {
 
 // object is something a probe created and must clean up.
 type object struct {
-	ID     string
+	ID string
+	// Parent is the owner id in the path of a nested collection, "" otherwise.
+	Parent string
 	Marker string
 	Body   map[string]any
 	Create *httpx.Exchange
@@ -214,7 +240,13 @@ type object struct {
 // createObject creates an object in r as id with marker in its free strings.
 func (s *Session) createObject(ctx context.Context, id *target.Identity, r *resource, marker string) (*object, error) {
 	body := createBody(r.Create, marker)
-	ex, err := s.Send(ctx, id, r.Create.Method, r.Create.Path, body, nil)
+	parent := ""
+	if r.Parent != "" {
+		if parent = identityUserID(ctx, s, id); parent == "" {
+			return nil, fmt.Errorf("create in %s: the user id of %s is unknown", r.Create.Path, id.Name)
+		}
+	}
+	ex, err := s.Send(ctx, id, r.Create.Method, r.CollectionPath(r.Create, parent), body, nil)
 	if err != nil {
 		return nil, fmt.Errorf("create in %s: %w", r.Create.Path, err)
 	}
@@ -225,7 +257,7 @@ func (s *Session) createObject(ctx context.Context, id *target.Identity, r *reso
 	if oid == "" {
 		return nil, fmt.Errorf("create in %s: no id in the response", r.Create.Path)
 	}
-	return &object{ID: oid, Marker: marker, Body: body, Create: ex}, nil
+	return &object{ID: oid, Parent: parent, Marker: marker, Body: body, Create: ex}, nil
 }
 
 // deleteObject removes an object the probe created; failures are ignored because the
@@ -234,7 +266,7 @@ func (s *Session) deleteObject(ctx context.Context, id *target.Identity, r *reso
 	if r.Delete == nil || o == nil {
 		return
 	}
-	_, _ = s.Send(ctx, id, r.Delete.Method, r.ItemPath(r.Delete, o.ID), nil, nil)
+	_, _ = s.Send(ctx, id, r.Delete.Method, r.ItemPath(r.Delete, o), nil, nil)
 }
 
 // pathResolver fills path parameters with identifiers that exist, read from the listing of
@@ -383,4 +415,33 @@ func personalValues(ctx context.Context, s *Session, id *target.Identity) []stri
 		add(c)
 	}
 	return out
+}
+
+// userIDs caches each identity's own user id for the scan: identities live as long as the
+// scan, and every probe that nests objects under a user needs the same answer.
+var userIDs sync.Map // *target.Identity -> string
+
+// identityUserID is the identity's user id as its own record (/me) states it, "" when the
+// API has no such record.
+func identityUserID(ctx context.Context, s *Session, id *target.Identity) string {
+	if v, ok := userIDs.Load(id); ok {
+		return v.(string)
+	}
+	me := meOp(s.Target.Operations, http.MethodGet)
+	if me == nil || len(PathParams(me.Path)) > 0 {
+		return ""
+	}
+	ex, err := s.Send(ctx, id, http.MethodGet, me.Path, nil, nil)
+	if err != nil || !Is2xx(ex.Status) {
+		return ""
+	}
+	obj := decodeObject(ex.Body)
+	v := ""
+	for _, k := range []string{"id", "user_id", "userId", "uuid", "username"} {
+		if v = scalarString(obj[k]); v != "" {
+			break
+		}
+	}
+	userIDs.Store(id, v)
+	return v
 }
