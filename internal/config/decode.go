@@ -219,7 +219,8 @@ func (d *decoder) decodeIdentities(n *yaml.Node, v reflect.Value, where string) 
 			return err
 		}
 		if rv.Kind == yaml.ScalarNode && rv.ShortTag() != "!!null" {
-			return d.errf(rv, "%s: want a mapping such as {token: ...} or {login: ...}, got %s", w, d.kind(rv, w))
+			return d.errf(rv, "%s: want a mapping such as {token: ...} or {login: ...}, got %s",
+				w, d.kind(rv, w))
 		}
 		if err := d.decode(val, reflect.ValueOf(&id).Elem(), w); err != nil {
 			return err

@@ -74,7 +74,8 @@ func Parse(data []byte, file string, o Options) (*Config, error) {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode && !(root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
-		return nil, d.errf(root, "the config must be a mapping of keys such as target, identities, suppress; got %s",
+		return nil, d.errf(root,
+			"the config must be a mapping of keys such as target, identities, suppress; got %s",
 			kindName(root))
 	}
 	if err := d.decode(root, reflect.ValueOf(c).Elem(), ""); err != nil {
@@ -132,7 +133,8 @@ func (c *Config) check(root *yaml.Node, d *decoder) error {
 		return &Error{Pos: place("target"), Msg: "target: give url or compose, not both"}
 	}
 	if c.Target.Port > 65535 {
-		return &Error{Pos: place("target", "port"), Msg: fmt.Sprintf("target.port: %d is not a port", c.Target.Port)}
+		return &Error{Pos: place("target", "port"),
+			Msg: fmt.Sprintf("target.port: %d is not a port", c.Target.Port)}
 	}
 	for i, p := range c.Public {
 		if !strings.HasPrefix(p, "/") {

@@ -95,7 +95,8 @@ func signupIdentity(ctx context.Context, name string, s Signup, o Options) (*tar
 	return loginIdentity(ctx, name, l, o)
 }
 
-func send(ctx context.Context, o Options, method, path string, body map[string]any, form bool) (*httpx.Exchange, error) {
+func send(ctx context.Context, o Options, method, path string, body map[string]any,
+	form bool) (*httpx.Exchange, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return nil, err

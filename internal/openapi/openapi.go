@@ -209,7 +209,8 @@ func Load(data []byte, source string, opts Options) (*Document, error) {
 func localFilesUnder(dir string) openapi3.ReadFromURIFunc {
 	return func(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
 		if u.Scheme != "" && u.Scheme != "file" || u.Host != "" {
-			return nil, fmt.Errorf("external reference %s: only files beside the document are read", u.Redacted())
+			return nil, fmt.Errorf("external reference %s: only files beside the document are read",
+				u.Redacted())
 		}
 		p := filepath.FromSlash(u.Path)
 		rel, err := filepath.Rel(dir, p)
