@@ -179,7 +179,7 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 			client = nil
 		}
 		if client != nil {
-			client.SetRetry(4, actionRetryBase, 30*actionRetryBase)
+			client.SetRetry(4, actionRetryBase, 60*actionRetryBase)
 		}
 	}
 	threshold, _ := failThreshold(in.FailOn)

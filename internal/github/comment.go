@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	gh "github.com/google/go-github/v62/github"
@@ -91,7 +90,7 @@ func (c *Client) UpsertComment(ctx context.Context, pr int, existing *Comment, b
 		return resp, err
 	})
 	if err != nil {
-		return 0, false, fmt.Errorf("%w", err)
+		return 0, false, err
 	}
 	return out.GetID(), true, nil
 }

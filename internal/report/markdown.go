@@ -208,7 +208,7 @@ func writeHeader(b *strings.Builder, rep *finding.Report, opts MarkdownOptions,
 		fmt.Fprintf(b, "Since the previous run: **%d new** · **%d fixed** · **%d suppressed**\n\n",
 			len(delta.New), delta.Fixed, len(suppressed))
 	} else {
-		fmt.Fprintf(b, "First run for this pull request: **%d suppressed**\n\n", len(suppressed))
+		fmt.Fprintf(b, "No previous run to compare with · **%d suppressed**\n\n", len(suppressed))
 	}
 }
 

@@ -48,7 +48,7 @@ func TestMarkdownScorecardAndTable(t *testing.T) {
 		"curl -i http://127.0.0.1:8080/api/users/1",
 		"1 suppressed finding(s)", "catalogue is public",
 		"> Note: no OpenAPI document",
-		"First run for this pull request",
+		"No previous run to compare with · **1 suppressed**",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q", want)
