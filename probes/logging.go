@@ -119,12 +119,13 @@ func (logging) Run(ctx context.Context, s *Session) Verdict {
 		return NotTested("no access to the service's logs; scan with --compose or the demo")
 	}
 	r := &logRun{s: s, ua: "apigate-log-probe/" + s.Canary}
+	high, med := finding.SeverityHigh, finding.SeverityMedium
 	r.secrets = []*canarySecret{
-		{label: "CANARY_PASSWORD", what: "password", value: "Cnry-" + s.Canary + "-Pw!", sev: finding.SeverityHigh},
-		{label: "CANARY_TOKEN", what: "bearer token", value: "cnry." + s.Canary + ".sig", sev: finding.SeverityHigh},
-		{label: "CANARY_API_KEY", what: "API key", value: "cnry-" + s.Canary, sev: finding.SeverityHigh},
-		{label: "CANARY_COOKIE", what: "session cookie", value: "cnryck" + s.Canary, sev: finding.SeverityMedium},
-		{label: "TEST_CARD", what: "card number", value: testCardNumber, sev: finding.SeverityHigh},
+		{label: "CANARY_PASSWORD", what: "password", value: "Cnry-" + s.Canary + "-Pw!", sev: high},
+		{label: "CANARY_TOKEN", what: "bearer token", value: "cnry." + s.Canary + ".sig", sev: high},
+		{label: "CANARY_API_KEY", what: "API key", value: "cnry-" + s.Canary, sev: high},
+		{label: "CANARY_COOKIE", what: "session cookie", value: "cnryck" + s.Canary, sev: med},
+		{label: "TEST_CARD", what: "card number", value: testCardNumber, sev: high},
 	}
 	red := s.Client.Redactor()
 	for _, c := range r.secrets {

@@ -42,7 +42,8 @@ func (r *logRun) forbiddenObject(ctx context.Context) {
 	}
 	id := objectID(made)
 	if id == "" {
-		r.notes = append(r.notes, "forbidden access not tested: the created object's id was not found")
+		r.notes = append(r.notes,
+			"forbidden access not tested: the created object's id was not found")
 		return
 	}
 	param := PathParams(read.Path)[0]

@@ -87,8 +87,9 @@ func logJSONValues(v any, out *[]string, depth int) {
 // secretForms are the shapes a secret takes in a log: raw, URL-encoded, base64.
 func secretForms(s string) []string {
 	out := []string{s}
+	b := []byte(s)
 	for _, f := range []string{url.QueryEscape(s), url.PathEscape(s),
-		base64.StdEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s))} {
+		base64.StdEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b)} {
 		if f != s {
 			out = append(out, f)
 		}
@@ -218,8 +219,9 @@ func (r *logRun) judge(raw []target.LogLine) Verdict {
 		e := evs[0]
 		f := s.NewFinding(RuleLogAuthFailure, nil, e.ex, finding.ConfidenceMedium,
 			fmt.Sprintf("%d of %d %s events left no trace in the logs", len(evs), r.count(k), k),
-			fmt.Sprintf("HTTP %d; no log line with X-Request-ID %s, nor a 401/403 or failure "+
-				"line for %s at that time", e.ex.Status, e.rid, s.pathOf(e.ex.URL)),
+			fmt.Sprintf("HTTP %d; no log line with X-Request-ID %s, nor one with status %d or "+
+				"a failure word for %s at that time", e.ex.Status, e.rid, e.ex.Status,
+				s.pathOf(e.ex.URL)),
 			fmt.Sprintf("The %s was refused with %d but the service's logs have no line for it.",
 				k, e.ex.Status))
 		if k != "failed login" {

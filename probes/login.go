@@ -52,7 +52,8 @@ func (l *loginTarget) WithUser(user string) *loginTarget {
 }
 
 // Send posts one login attempt, as JSON, with password and extra headers.
-func (l *loginTarget) Send(ctx context.Context, s *Session, password string, h http.Header) (*httpx.Exchange, error) {
+func (l *loginTarget) Send(ctx context.Context, s *Session, password string,
+	h http.Header) (*httpx.Exchange, error) {
 	return s.Send(ctx, nil, l.Method, l.Path, l.Body(password), h)
 }
 

@@ -326,7 +326,8 @@ func (s *Session) burstPart(ctx context.Context) partVerdict {
 	if expensivePath(e.path) {
 		sev = finding.SeverityMedium
 	}
-	title := fmt.Sprintf("No rate limit observed at %d requests in %.2fs on GET %s", r.sent, secs, e.path)
+	title := fmt.Sprintf("No rate limit observed at %d requests in %.2fs on GET %s",
+		r.sent, secs, e.path)
 	detail := fmt.Sprintf("All %d requests (concurrency %d) answered 2xx with no 429 and no "+
 		"RateLimit or X-RateLimit headers; a limit above %d requests may still exist.",
 		r.sent, burstConcurrency, r.sent)
@@ -334,7 +335,8 @@ func (s *Session) burstPart(ctx context.Context) partVerdict {
 	f := s.NewFinding(rule, e.op, r.last, finding.ConfidenceMedium, title, excerpt, detail)
 	f.Severity = sev
 	return partVerdict{status: finding.StatusFail, findings: []finding.Finding{f},
-		reason: fmt.Sprintf("no throttling observed at %d requests in %.2fs to %s", r.sent, secs, where)}
+		reason: fmt.Sprintf("no throttling observed at %d requests in %.2fs to %s",
+			r.sent, secs, where)}
 }
 
 // expensivePath reports endpoints whose abuse costs more than a read: search, export, etc.
@@ -350,7 +352,8 @@ func expensivePath(p string) bool {
 
 // throttledBurst records a burst that was throttled: checks Retry-After, whether it is
 // honoured, and whether the limit can be bypassed.
-func (s *Session) throttledBurst(ctx context.Context, e *burstEndpoint, r *burstResult, where string) partVerdict {
+func (s *Session) throttledBurst(ctx context.Context, e *burstEndpoint, r *burstResult,
+	where string) partVerdict {
 	ex := r.throttled
 	reason := fmt.Sprintf("throttled (HTTP %d) after %d requests to %s in %.2fs",
 		ex.Status, r.throttleAt, where, r.elapsed.Seconds())
@@ -461,7 +464,8 @@ func (s *Session) tryBypass(ctx context.Context, e *burstEndpoint) (*finding.Fin
 		if !control() {
 			return nil, "the limit lifted while bypasses were tried"
 		}
-		excerpt := fmt.Sprintf("HTTP %d for the variant while the plain request still got 429", ex.Status)
+		excerpt := fmt.Sprintf("HTTP %d for the variant while the plain request still got 429",
+			ex.Status)
 		if v.header != nil {
 			excerpt = HeaderExcerpt(&httpx.Exchange{Header: v.header}, "X-Forwarded-For",
 				"X-Real-IP", "X-Client-IP") + "\n" + excerpt

@@ -85,7 +85,8 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 				note = " (from the first attempt: the general limit may still be in force)"
 			}
 			return s.loginBypass(ctx, l, first, fmt.Sprintf(
-				"failed logins to %s throttled with HTTP %d at attempt %d%s", where, ex.Status, i, note))
+				"failed logins to %s throttled with HTTP %d at attempt %d%s",
+				where, ex.Status, i, note))
 		}
 		if i > 1 && lockedOut(first, ex) {
 			return s.loginBypass(ctx, l, first, fmt.Sprintf(
@@ -119,7 +120,8 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 		first.Status, k, last.Status, Truncate(string(last.Body), 200))
 	detail := fmt.Sprintf("%d wrong passwords for %s were each refused the same way, with no 429, "+
 		"lockout, growing delay or advertised limit.", n, account)
-	f := s.NewFinding(RuleRateLimitLogin, l.Op, last, finding.ConfidenceHigh, title, excerpt, detail)
+	f := s.NewFinding(RuleRateLimitLogin, l.Op, last, finding.ConfidenceHigh, title, excerpt,
+		detail)
 	return partVerdict{status: finding.StatusFail, findings: []finding.Finding{f},
 		reason: fmt.Sprintf("%d failed logins to %s were never throttled", n, where)}
 }
@@ -144,7 +146,8 @@ func slowedDown(d []time.Duration) bool {
 // loginBypass runs once failed logins are refused: it repeats one attempt with each forged
 // client-IP header. An answer like the first ordinary failure (not throttled, no lockout)
 // means the counter is keyed on the header, so an attacker resets it at will.
-func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.Exchange, reason string) partVerdict {
+func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.Exchange,
+	reason string) partVerdict {
 	// The answer to an ordinary wrong password; when even the first attempt was refused,
 	// any plain 401 or 403 shows the counter was reset.
 	ordinary := func(st int) bool { return st == first.Status }

@@ -32,7 +32,8 @@ type RateLimitState struct {
 	Window    int64  // window length in seconds
 }
 
-// String renders the state for a verdict's reason, e.g. `RateLimit (draft-11) "default" q=100 w=60`.
+// String renders the state for a verdict's reason, e.g.
+// `RateLimit (draft-11) "default" limit=100 window=60s remaining=50`.
 func (r RateLimitState) String() string {
 	var b strings.Builder
 	b.WriteString(r.Form)

@@ -135,7 +135,8 @@ func (c *versionCtx) variants() []versionVariant {
 			}
 			mk := func(val string) verReq {
 				if p.In == "header" {
-					return verReq{path: curPath, header: http.Header{http.CanonicalHeaderKey(p.Name): {val}}}
+					h := http.Header{http.CanonicalHeaderKey(p.Name): {val}}
+					return verReq{path: curPath, header: h}
 				}
 				sep := "?"
 				if strings.Contains(curPath, "?") {
@@ -233,7 +234,8 @@ const (
 	oldCatchAll
 )
 
-func (c *versionCtx) send(ctx context.Context, id *target.Identity, r verReq, extra http.Header) (*httpx.Exchange, error) {
+func (c *versionCtx) send(ctx context.Context, id *target.Identity, r verReq,
+	extra http.Header) (*httpx.Exchange, error) {
 	h := r.header.Clone()
 	if h == nil {
 		h = http.Header{}

@@ -40,7 +40,8 @@ func (c *versionCtx) checkHeaders(op *target.Operation, ex *httpx.Exchange) {
 	switch {
 	case depRaw == "":
 	case !depOK:
-		problems = append(problems, fmt.Sprintf("Deprecation %q is not a date", Truncate(depRaw, 60)))
+		problems = append(problems, fmt.Sprintf("Deprecation %q is not a date",
+			Truncate(depRaw, 60)))
 	case !dep.Conformant:
 		problems = append(problems, fmt.Sprintf("Deprecation %q uses a pre-RFC 9745 form "+
 			"(expected @<unix seconds>)", Truncate(depRaw, 60)))
@@ -49,7 +50,8 @@ func (c *versionCtx) checkHeaders(op *target.Operation, ex *httpx.Exchange) {
 	switch {
 	case sunRaw == "":
 	case !sunOK:
-		problems = append(problems, fmt.Sprintf("Sunset %q is not an HTTP-date", Truncate(sunRaw, 60)))
+		problems = append(problems, fmt.Sprintf("Sunset %q is not an HTTP-date",
+			Truncate(sunRaw, 60)))
 	case !strict:
 		problems = append(problems, fmt.Sprintf("Sunset %q is not an IMF-fixdate in GMT",
 			Truncate(sunRaw, 60)))
