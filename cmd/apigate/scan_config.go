@@ -159,26 +159,40 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 	if err != nil {
 		return exitUsage, usagef("%v", err)
 	}
-	fetch := openapi.ClientFetcher(client.Scope("setup"), t.Base)
+	setup := client.Scope("setup")
+	fetch := openapi.ClientFetcher(setup, t.Base)
 
-	doc := sc.doc
-	if doc == nil {
-		opts := openapi.Options{BasePath: c.Target.BasePath}
-		doc, err = openapi.Fetch(ctx, fetch, sc.served, opts)
-		if err != nil {
-			return exitError, fmt.Errorf("read the API document: %w", err)
+	doc, docErr := sc.document(ctx, fetch, log)
+	specs := c.IdentitySpecs()
+	if docErr != nil && len(specs) == 0 {
+		return exitError, docErr
+	}
+	var loginOp, signupOp *target.Operation
+	if doc != nil {
+		loginOp, signupOp = doc.LoginOperation(), doc.SignupOperation()
+	}
+	ids, err := identity.Build(ctx, specs, identity.Options{
+		Client: client.Scope("login"), Target: t, LoginOperation: loginOp, SignupOperation: signupOp,
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return exitInterrupted, err
 		}
-		if doc != nil {
-			log.Info("API document served by the target", "path", doc.Source,
-				"operations", len(doc.Operations))
-			if file := bestLocalDocument(doc, sc.root, c.Target.BasePath); file != nil {
-				n := doc.AdoptSources(file)
-				sc.docLoc = file.Location()
-				log.Info("operations anchored to the repository's document", "file", file.Source,
-					"operations", n)
+		return exitError, err
+	}
+	if len(ids) > 0 {
+		// A document or links behind the login are read as the first user.
+		fetch = openapi.ClientFetcherAs(setup, t.Base, ids[0])
+		if doc == nil {
+			if doc, err = sc.document(ctx, fetch, log); err != nil {
+				return exitError, err
 			}
 		}
 	}
+	if doc == nil && docErr != nil {
+		return exitError, docErr
+	}
+
 	if doc != nil {
 		t.Operations = append(t.Operations, doc.Operations...)
 		if l := doc.Location(); l != nil {
@@ -200,20 +214,6 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 			"authentication, object authorization, input validation and mass assignment "+
 			"were checked only on those", len(t.Operations), discoverBudget))
 	}
-
-	var loginOp, signupOp *target.Operation
-	if doc != nil {
-		loginOp, signupOp = doc.LoginOperation(), doc.SignupOperation()
-	}
-	ids, err := identity.Build(ctx, c.IdentitySpecs(), identity.Options{
-		Client: client.Scope("login"), Target: t, LoginOperation: loginOp, SignupOperation: signupOp,
-	})
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return exitInterrupted, err
-		}
-		return exitError, err
-	}
 	t.Identities = append(t.Identities, ids...)
 	switch len(t.Identities) {
 	case 0:
@@ -224,6 +224,31 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 			"two users (docs/config.md, identities)")
 	}
 	return exitOK, nil
+}
+
+// document returns the local document, else the one the target serves (nil when it
+// serves none), anchored to the repository's copy when there is one.
+func (sc *scanConfig) document(ctx context.Context, fetch openapi.Fetcher,
+	log *slog.Logger) (*openapi.Document, error) {
+	if sc.doc != nil {
+		return sc.doc, nil
+	}
+	basePath := sc.cfg.Target.BasePath
+	doc, err := openapi.Fetch(ctx, fetch, sc.served, openapi.Options{BasePath: basePath})
+	if err != nil {
+		return nil, fmt.Errorf("read the API document: %w", err)
+	}
+	if doc == nil {
+		return nil, nil
+	}
+	log.Info("API document served by the target", "path", doc.Source, "operations", len(doc.Operations))
+	if file := bestLocalDocument(doc, sc.root, basePath); file != nil {
+		n := doc.AdoptSources(file)
+		sc.docLoc = file.Location()
+		log.Info("operations anchored to the repository's document", "file", file.Source,
+			"operations", n)
+	}
+	return doc, nil
 }
 
 // bestLocalDocument finds the repository file that declares most of the served document's

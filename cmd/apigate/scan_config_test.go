@@ -203,3 +203,48 @@ func TestBaselineFailedScanWritesNothing(t *testing.T) {
 		t.Error("a failed run left a baseline file")
 	}
 }
+
+// A document served only to logged-in users is read as the first identity.
+func TestDocumentBehindLogin(t *testing.T) {
+	spec := `{"openapi":"3.0.3","info":{"title":"t","version":"1"},
+	  "paths":{"/api/private-items":{"get":{"responses":{"200":{"description":"ok"}}}}}}`
+	var docAsked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok-docs-1" {
+			w.WriteHeader(401)
+			return
+		}
+		if r.URL.Path == "/openapi.json" {
+			docAsked.Add(1)
+			w.Write([]byte(spec))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`[]`))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := putFile(t, dir, "c.yml", "identities:\n  ci: {token: tok-docs-1}\nfail-on: none\n")
+	out := filepath.Join(dir, "r.json")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"scan", "--url", srv.URL, "--config", cfg, "--format", "json", "--output", out},
+		&stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var rep finding.Report
+	if err := json.Unmarshal(mustRead(t, out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "no OpenAPI document") {
+			t.Errorf("the document behind the login was not read: %s", n)
+		}
+	}
+	if docAsked.Load() == 0 {
+		t.Error("the document was never fetched with the identity's token")
+	}
+	if bytes.Contains(mustRead(t, out), []byte("tok-docs-1")) {
+		t.Error("the token appears in the report")
+	}
+}
