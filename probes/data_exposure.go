@@ -431,8 +431,16 @@ func (e *exposureRun) scanLogins() {
 
 func (e *exposureRun) verdict() Verdict {
 	if len(e.findings) > 0 {
-		return Fail(fmt.Sprintf("%d finding(s) in %d response(s) scanned", len(e.findings), e.scanned),
-			e.findings...)
+		var kinds []string
+		seen := map[string]bool{}
+		for _, f := range e.findings {
+			if r, ok := RuleByID(f.Rule); ok && !seen[r.ID] {
+				seen[r.ID] = true
+				kinds = append(kinds, strings.ToLower(r.Title[:1])+r.Title[1:])
+			}
+		}
+		return Fail(fmt.Sprintf("%d finding(s) in %d response(s) scanned: %s", len(e.findings),
+			e.scanned, strings.Join(kinds, "; ")), e.findings...)
 	}
 	if e.scanned == 0 {
 		return NotTested("no GET operation returned a JSON or text answer to scan")
