@@ -92,6 +92,12 @@ var (
 // maxCORSRoutes caps the routes tried; half authenticated and half public when possible.
 const maxCORSRoutes = 6
 
+// cors sends, to up to six routes (authenticated ones with the first identity's
+// credentials), the target's own origin and then attacker, null, look-alike, sub-domain and
+// plain-http origins, one preflight from an attacker origin, and one credential-less request
+// to a protected route. A finding needs Access-Control-Allow-Origin to trust the origin that
+// was sent; its severity follows the credentials flag and whether the API authenticates with
+// cookies (which browsers attach) or bearer headers (which they do not).
 type cors struct{}
 
 // NewCORS returns the probe.

@@ -99,6 +99,11 @@ var (
 	}
 )
 
+// https judges the transport: the plain-HTTP address (refused, redirected to https on the
+// same host, or serving the API), Strict-Transport-Security on the final https answer, and
+// handshakes with TLS 1.0 and 1.1 pinned, each insecure TLS 1.2 suite offered alone, and
+// the certificate. A target with no HTTPS address fails, unless TLS is declared terminated
+// upstream.
 type https struct{}
 
 // NewTransport returns the probe.

@@ -61,6 +61,11 @@ const (
 	slowFloor  = 500 * time.Millisecond
 )
 
+// inputValidation sends, for up to eight operations with a body or parameters, a valid
+// baseline and then requests that each break the schema in exactly one place. A 5xx or a
+// dropped connection is a finding; a 2xx is one only when reading the object back shows the
+// invalid value stored; an oversized input ten times slower than the baseline is a DoS
+// signal. Gateways' 502/503/504 and 429 are never blamed on the input.
 type inputValidation struct{}
 
 // NewInputValidation returns the probe.

@@ -83,6 +83,11 @@ const (
 	maxErrorFindings = 20
 )
 
+// safeErrors provokes errors (malformed JSON, wrong types, quotes, overlong values, path
+// junk, an unknown route and method, a wrong Content-Type) and matches each textual answer
+// against the platform signatures of signatures.go, ignoring documentation routes and
+// anything the operation's valid answer already contained. Version banners are read from
+// every answer's headers.
 type safeErrors struct{}
 
 // NewSafeErrors returns the probe.
