@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -120,6 +121,13 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 	loc := st.Location(sc.root)
 	o.SourceFallback = &loc
 	t := &target.Target{Base: st.BaseURL, Logs: st}
+	if o.CACert != "" {
+		pem, err := readServiceCA(ctx, o.CACert)
+		if err != nil {
+			return exitUsage, usagef("read --ca-cert: %w", err)
+		}
+		t.TLS = &target.TLSInfo{RootCAs: pem}
+	}
 	o.Tracker.Enter(scan.PhaseDiscover)
 	if code, err := prepareTarget(ctx, t, sc, &o, log); err != nil {
 		if code, serr, ok := stopped(ctx, o.Tracker, o.Timeout); ok {
@@ -128,4 +136,22 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 		return code, err
 	}
 	return executeScan(ctx, t, o, log, stdout)
+}
+
+// readServiceCA reads the --ca-cert file after boot: a service with a throwaway CA (a test
+// environment) may write it into a bind mount as it starts, so a missing file gets a few
+// seconds to appear.
+func readServiceCA(ctx context.Context, path string) ([]byte, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pem, err := os.ReadFile(path)
+		if err == nil || !errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
+			return pem, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

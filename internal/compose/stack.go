@@ -10,6 +10,7 @@ package compose
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -251,7 +252,18 @@ func (s *Stack) waitReady(ctx context.Context) error {
 				}
 			}
 			if target.State.Running && probe != nil {
-				ex, _ := probe.Do(ctx, httpx.Request{Method: "GET", URL: s.BaseURL.String() + "/"})
+				// Readiness only needs an answer, so a certificate apigate cannot verify yet
+				// (the CA may come from the service itself) does not matter here; the scan
+				// verifies it.
+				https := s.BaseURL.Scheme == "https"
+				ex, _ := probe.Do(ctx, httpx.Request{Method: "GET", URL: s.BaseURL.String() + "/",
+					Insecure: https})
+				if !https && mayBeTLS(ex) && speaksTLS(ctx, s.BaseURL.Host) {
+					s.BaseURL.Scheme = "https"
+					s.log.Info("the service speaks TLS on its port; scanning over https",
+						"url", s.BaseURL.String())
+					continue
+				}
 				if ex.Status != 0 {
 					lastHTTP = fmt.Sprintf("HTTP %d", ex.Status)
 					if health == "" || health == "healthy" {
@@ -278,6 +290,33 @@ func (s *Stack) waitReady(ctx context.Context) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// mayBeTLS reports whether a plain-HTTP attempt looks like it reached a TLS port: no HTTP
+// answer at all, or the 400 that TLS servers give to plain HTTP ("Client sent an HTTP
+// request to an HTTPS server", "The plain HTTP request was sent to HTTPS port").
+func mayBeTLS(ex *httpx.Exchange) bool {
+	if ex.Status == 0 {
+		return ex.Err != nil
+	}
+	body := strings.ToLower(string(ex.Body))
+	return ex.Status == 400 && (strings.Contains(body, "https") || strings.Contains(body, "ssl") ||
+		strings.Contains(body, "tls"))
+}
+
+// speaksTLS reports whether host completes a TLS handshake. It only picks the scheme; the
+// certificate is not judged here, the scan does that with the CAs the user trusts.
+func speaksTLS(ctx context.Context, host string) bool {
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 2 * time.Second},
+		Config: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // scheme detection only
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 func dead(c *container) bool {

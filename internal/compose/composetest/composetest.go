@@ -143,6 +143,19 @@ func ServerImageFor(t testing.TB) string {
 	return ServerImage
 }
 
+// ApigateImageFor builds apigate-fixture/apigate:test once per test process: the apigate
+// binary alone, which the demo fixtures run as `apigate demo serve`.
+func ApigateImageFor(t testing.TB) string {
+	t.Helper()
+	RequireDocker(t)
+	bin := Binary(t, "cmd/apigate")
+	once(ApigateImage).Do(func() {
+		BuildImage(t, ApigateImage, "FROM scratch\nCOPY apigate /apigate\nENTRYPOINT [\"/apigate\"]\n",
+			map[string]string{"apigate": bin})
+	})
+	return ApigateImage
+}
+
 // Fixture copies testdata/compose/<name> into a fresh directory, adds the fixture server
 // binary to every build context that asks for one (a Dockerfile copying "server"), and
 // returns the path of its compose.yml.
