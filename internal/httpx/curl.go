@@ -11,7 +11,7 @@ func (e *Exchange) Curl(r *Redactor) string {
 	var b strings.Builder
 	b.WriteString("curl -sS -i")
 	if e.Method != "GET" {
-		b.WriteString(" -X " + e.Method)
+		b.WriteString(" -X " + shellQuote(e.Method))
 	}
 	names := make([]string, 0, len(e.ReqHeader))
 	for k := range e.ReqHeader {
@@ -40,22 +40,33 @@ func (e *Exchange) Curl(r *Redactor) string {
 // quoteSecrets shell-quotes s with each secret in it replaced by a "${LABEL}" reference
 // that the shell expands: the quoted text is closed around the reference.
 func quoteSecrets(r *Redactor, s string) string {
-	const mark = "\x00"
-	marked := r.replace(s, func(label string) string { return mark + label + mark })
-	if marked == s {
+	segs := r.segments(s)
+	if len(segs) == 1 && segs[0].label == "" {
 		return shellQuote(s)
 	}
-	q := "'" + strings.ReplaceAll(marked, "'", `'\''`) + "'"
-	parts := strings.Split(q, mark)
 	var b strings.Builder
-	for i, p := range parts {
-		if i%2 == 1 {
-			b.WriteString(`'"${` + p + `}"'`)
+	for _, sg := range segs {
+		if sg.label != "" {
+			b.WriteString(`"${` + shellName(sg.label) + `}"`)
 			continue
 		}
-		b.WriteString(p)
+		b.WriteString("'" + strings.ReplaceAll(sg.text, "'", `'\''`) + "'")
 	}
 	return b.String()
+}
+
+// shellName turns a label into a valid shell variable name.
+func shellName(label string) string {
+	out := []byte(label)
+	for i, c := range out {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			out[i] = '_'
+		}
+	}
+	if len(out) == 0 || out[0] >= '0' && out[0] <= '9' {
+		out = append([]byte{'_'}, out...)
+	}
+	return string(out)
 }
 
 // shellQuote quotes s for a POSIX shell. Double quotes are used when s holds no character

@@ -110,3 +110,41 @@ func (r *Redactor) replace(s string, with func(string) string) string {
 	}
 	return s
 }
+
+// segment is a run of plain text, or a secret (label set) in place of its text.
+type segment struct {
+	text  string
+	label string
+}
+
+// segments splits s into plain text and secrets, matching longest secrets first as
+// replace does, without a marker character that s itself could contain.
+func (r *Redactor) segments(s string) []segment {
+	segs := []segment{{text: s}}
+	if r == nil {
+		return segs
+	}
+	for _, sec := range r.Secrets() {
+		r.mu.RLock()
+		label := r.secrets[sec]
+		r.mu.RUnlock()
+		var next []segment
+		for _, sg := range segs {
+			if sg.label != "" || !strings.Contains(sg.text, sec) {
+				next = append(next, sg)
+				continue
+			}
+			parts := strings.Split(sg.text, sec)
+			for i, p := range parts {
+				if i > 0 {
+					next = append(next, segment{text: sec, label: label})
+				}
+				if p != "" {
+					next = append(next, segment{text: p})
+				}
+			}
+		}
+		segs = next
+	}
+	return segs
+}
