@@ -82,6 +82,8 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 	ctx, stop := signalContext(o.Timeout)
 	defer stop()
 	log := newLogger(stderr, o.Verbose)
+	o.Tracker = newTracker(ctx)
+	o.Tracker.Enter(scan.PhaseBoot)
 
 	st, err := compose.New(ctx, compose.Options{File: c.File, Service: c.Service, Port: c.Port,
 		BootTimeout: c.BootTimeout, Logger: log})
