@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -168,12 +169,18 @@ func Load(data []byte, source string, opts Options) (*Document, error) {
 		}
 		loader := openapi3.NewLoader()
 		loader.IsExternalRefsAllowed = false
-		if opts.file != "" {
+		switch {
+		case opts.file != "" && hasExternalRef(js):
 			loader.IsExternalRefsAllowed = true
 			loader.ReadFromURIFunc = localFilesUnder(filepath.Dir(opts.file))
 			doc3, err = loader.LoadFromDataWithPath(js, &url.URL{Path: filepath.ToSlash(opts.file)})
-		} else {
-			doc3, err = loader.LoadFromData(js)
+		default:
+			// Decode the JSON form as JSON: LoadFromData would parse it again as YAML, which
+			// costs a multi-megabyte document gigabytes of scanner tokens.
+			doc3 = &openapi3.T{}
+			if err = doc3.UnmarshalJSON(js); err == nil {
+				err = loader.ResolveRefsIn(doc3, nil)
+			}
 		}
 		if err != nil {
 			return nil, fail(0, fmt.Errorf("invalid OpenAPI document: %w", err))
@@ -375,3 +382,9 @@ func (d *Document) AdoptSources(file *Document) int {
 	}
 	return n
 }
+
+// externalRef matches a "$ref" to anything but a place in the same document.
+var externalRef = regexp.MustCompile(`"\$ref":"[^#"]`)
+
+// hasExternalRef reports whether the compact JSON form of a document refers to another file.
+func hasExternalRef(js []byte) bool { return externalRef.Match(js) }
