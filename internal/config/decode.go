@@ -28,6 +28,9 @@ type decoder struct {
 	file   string
 	getenv func(string) (string, bool)
 	budget int
+	// expanded maps each environment value used to its "${NAME}", so errors can show the
+	// reference instead of the value (see hideEnv).
+	expanded map[string]string
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {

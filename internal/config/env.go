@@ -1,6 +1,7 @@
 package config
 
 import (
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -39,6 +40,10 @@ func (d *decoder) expand(n *yaml.Node, where string) (string, error) {
 		if !ok {
 			return "", d.errf(n, "%s: environment variable %s is not set", where, name)
 		}
+		if d.expanded == nil {
+			d.expanded = map[string]string{}
+		}
+		d.expanded[val] = "${" + name + "}"
 		b.WriteString(val)
 		s = s[i+end+1:]
 	}
@@ -55,4 +60,26 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// hideEnv replaces, in a config error, every environment value the config expanded by the
+// variable's reference: values of ${VAR} are often passwords and tokens, and errors end up
+// in CI logs. Values under four bytes are left alone; they would mangle ordinary words.
+func (d *decoder) hideEnv(err error) error {
+	e, ok := err.(*Error)
+	if !ok || len(d.expanded) == 0 {
+		return err
+	}
+	vals := make([]string, 0, len(d.expanded))
+	for v := range d.expanded {
+		if len(v) >= 4 {
+			vals = append(vals, v)
+		}
+	}
+	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+	msg := e.Msg
+	for _, v := range vals {
+		msg = strings.ReplaceAll(msg, v, d.expanded[v])
+	}
+	return &Error{Pos: e.Pos, Msg: msg}
 }

@@ -79,10 +79,10 @@ func Parse(data []byte, file string, o Options) (*Config, error) {
 			kindName(root))
 	}
 	if err := d.decode(root, reflect.ValueOf(c).Elem(), ""); err != nil {
-		return nil, err
+		return nil, d.hideEnv(err)
 	}
 	if err := c.check(root, d); err != nil {
-		return nil, err
+		return nil, d.hideEnv(err)
 	}
 	return c, nil
 }
