@@ -69,7 +69,8 @@ var (
 	RuleJWTWeakSecret = Rule{
 		ID: "auth-jwt-weak-secret", Check: finding.CheckAuthentication,
 		Title:    "JWT signed with a guessable secret",
-		Severity: finding.SeverityCritical, CWE: []string{"CWE-1391", "CWE-321"}, OWASP: "API2:2023",
+		Severity: finding.SeverityCritical, OWASP: "API2:2023",
+		CWE:     []string{"CWE-1391", "CWE-321"},
 		Summary: "The HMAC key of the API's tokens is a default or dictionary word.",
 		Help: "Whoever guesses the key can mint tokens for any user. Use a random key of at " +
 			"least 256 bits from a secret store, rotate it now, and never ship defaults.",
@@ -304,9 +305,11 @@ func judgeAuth(ex, base *httpx.Exchange) (authOutcome, string) {
 		return outInconclusive, fmt.Sprintf("%d with content, but no authenticated answer to compare", ex.Status)
 	}
 	if sim := Similarity(ex.Body, base.Body); sim >= 0.9 {
-		return outAccepted, fmt.Sprintf("%d with the authenticated answer (%.0f%% similar)", ex.Status, sim*100)
+		return outAccepted, fmt.Sprintf("%d with the authenticated answer (%.0f%% similar)",
+			ex.Status, sim*100)
 	}
-	return outInconclusive, fmt.Sprintf("%d with content unlike the authenticated answer", ex.Status)
+	return outInconclusive, fmt.Sprintf("%d with content unlike the authenticated answer",
+		ex.Status)
 }
 
 // usable reports whether an authenticated answer can serve as the reference.
@@ -351,7 +354,8 @@ func (a *authRun) testRead(op *target.Operation) {
 	if a.id != nil {
 		ex, err := a.s.Send(a.ctx, a.id, op.Method, path, nil, nil)
 		if err != nil || !usable(ex) {
-			a.untested = append(a.untested, op.Method+" "+op.Path+" (no usable authenticated answer)")
+			a.untested = append(a.untested,
+				op.Method+" "+op.Path+" (no usable authenticated answer)")
 			return
 		}
 		base = ex
@@ -401,7 +405,8 @@ func (a *authRun) testRead(op *target.Operation) {
 				finding.ConfidenceHigh, why))
 			worst = outAccepted
 		case outInconclusive, outError:
-			a.unclear = append(a.unclear, fmt.Sprintf("%s %s with %s: %s", op.Method, op.Path, f.name, why))
+			a.unclear = append(a.unclear, fmt.Sprintf("%s %s with %s: %s", op.Method, op.Path,
+				f.name, why))
 			if worst < outInconclusive {
 				worst = outInconclusive
 			}

@@ -40,7 +40,8 @@ func (a *authRun) testJWT() {
 	// Control: a flipped signature must be refused, else nothing below means anything.
 	a.noteForm("forged JWTs (a changed signature byte, alg=none in four spellings, " +
 		"a stripped signature, an altered exp)")
-	ex, _ := a.s.Send(a.ctx, nil, b0.op.Method, b0.path, nil, credentialHeaders(a.id, tok.flipSignature()))
+	flipped := credentialHeaders(a.id, tok.flipSignature())
+	ex, _ := a.s.Send(a.ctx, nil, b0.op.Method, b0.path, nil, flipped)
 	if out, why := judgeAuth(ex, b0.ex); out == outAccepted {
 		a.sigBroken = true
 		a.findings = append(a.findings, a.s.NewFinding(RuleJWTSignature, b0.op, ex,
@@ -72,14 +73,16 @@ func (a *authRun) testJWT() {
 			if reported[v.rule.ID] || a.ctx.Err() != nil {
 				continue
 			}
-			ex, err := a.s.Send(a.ctx, nil, b.op.Method, b.path, nil, credentialHeaders(a.id, v.tok))
+			hdr := credentialHeaders(a.id, v.tok)
+			ex, err := a.s.Send(a.ctx, nil, b.op.Method, b.path, nil, hdr)
 			if err != nil && ex == nil {
 				continue
 			}
 			out, why := judgeAuth(ex, b.ex)
 			if out == outAccepted {
 				reported[v.rule.ID] = true
-				a.findings = append(a.findings, a.s.NewFinding(v.rule, b.op, ex, finding.ConfidenceHigh,
+				a.findings = append(a.findings, a.s.NewFinding(v.rule, b.op, ex,
+					finding.ConfidenceHigh,
 					fmt.Sprintf("%s %s accepts a JWT with %s", b.op.Method, b.op.Path, v.name),
 					safeExcerpt(ex.Body, 300),
 					fmt.Sprintf("The identity's token was re-sent with %s; the server answered %s.", v.name, why)))
@@ -125,7 +128,8 @@ func (a *authRun) algConfusion(tok *jwt, b authBaseline) {
 		if out, why := judgeAuth(ex, b.ex); out == outAccepted {
 			a.findings = append(a.findings, a.s.NewFinding(RuleJWTAlgConfusion, b.op, ex,
 				finding.ConfidenceHigh,
-				fmt.Sprintf("%s %s accepts an HS256 token keyed with the public RSA key", b.op.Method, b.op.Path),
+				fmt.Sprintf("%s %s accepts an HS256 token keyed with the public RSA key",
+					b.op.Method, b.op.Path),
 				safeExcerpt(ex.Body, 300),
 				fmt.Sprintf("The %s token's claims were signed with HS256 using the PEM of the key "+
 					"the API publishes; the server answered %s.", tok.alg(), why)))
@@ -177,8 +181,10 @@ func (a *authRun) weakSecret(tok *jwt, b authBaseline) {
 	red.Add(old, "FORGED_JWT")
 	ex, _ = a.s.Send(a.ctx, nil, b.op.Method, b.path, nil, credentialHeaders(a.id, old))
 	if out, why := judgeAuth(ex, b.ex); out == outAccepted {
-		a.findings = append(a.findings, a.s.NewFinding(RuleJWTExpired, b.op, ex, finding.ConfidenceHigh,
-			fmt.Sprintf("%s %s accepts a correctly signed token that expired an hour ago", b.op.Method, b.op.Path),
+		a.findings = append(a.findings, a.s.NewFinding(RuleJWTExpired, b.op, ex,
+			finding.ConfidenceHigh,
+			fmt.Sprintf("%s %s accepts a correctly signed token that expired an hour ago",
+				b.op.Method, b.op.Path),
 			safeExcerpt(ex.Body, 300),
 			"A token signed with the guessed key and exp one hour in the past was answered "+why+"."))
 	}

@@ -72,7 +72,8 @@ func (a *authRun) anonymousCreate(op *target.Operation, resources []*resource) {
 	if err != nil && ex == nil {
 		return
 	}
-	if !Is2xx(ex.Status) || EmptyBody(ex.Body) && ex.Status != http.StatusCreated || LooksLikeError(ex.Body) {
+	if !Is2xx(ex.Status) || EmptyBody(ex.Body) && ex.Status != http.StatusCreated ||
+		LooksLikeError(ex.Body) {
 		a.countWrite(op, ex, "nothing was created")
 		return
 	}
@@ -86,8 +87,10 @@ func (a *authRun) anonymousCreate(op *target.Operation, resources []*resource) {
 	if !stored && r != nil && a.id != nil {
 		// The answer does not echo the object: read it back as the identity.
 		if oid := extractID(ex, r); oid != "" {
-			back, _ := a.s.Send(a.ctx, a.id, http.MethodGet, r.ItemPath(r.Read, &object{ID: oid}), nil, nil)
-			stored = back != nil && Is2xx(back.Status) && strings.Contains(string(back.Body), marker)
+			back, _ := a.s.Send(a.ctx, a.id, http.MethodGet, r.ItemPath(r.Read, &object{ID: oid}),
+				nil, nil)
+			stored = back != nil && Is2xx(back.Status) &&
+				strings.Contains(string(back.Body), marker)
 		}
 	}
 	if !stored {
@@ -105,7 +108,8 @@ func (a *authRun) anonymousCreate(op *target.Operation, resources []*resource) {
 		return
 	}
 	a.findings = append(a.findings, a.missingFinding(op, ex, RuleAuthMissing, "no credentials",
-		finding.ConfidenceHigh, fmt.Sprintf("%d and created an object carrying our marker", ex.Status)))
+		finding.ConfidenceHigh, fmt.Sprintf("%d and created an object carrying our marker",
+			ex.Status)))
 	if r != nil && a.id != nil {
 		a.s.deleteObject(a.ctx, a.id, r, &object{ID: extractID(ex, r)})
 	}
@@ -116,7 +120,8 @@ func (a *authRun) anonymousCreate(op *target.Operation, resources []*resource) {
 func (a *authRun) anonymousItemWrite(op *target.Operation, r *resource) {
 	o, err := a.s.createObject(a.ctx, a.id, r, a.s.Canary+"-authw")
 	if err != nil {
-		a.untested = append(a.untested, op.Method+" "+op.Path+" (could not create an object: "+err.Error()+")")
+		a.untested = append(a.untested,
+			op.Method+" "+op.Path+" (could not create an object: "+err.Error()+")")
 		return
 	}
 	defer a.s.deleteObject(a.ctx, a.id, r, o)
@@ -133,7 +138,8 @@ func (a *authRun) anonymousItemWrite(op *target.Operation, r *resource) {
 		}
 		back, _ := a.s.Send(a.ctx, a.id, http.MethodGet, readPath, nil, nil)
 		if back != nil && (back.Status == http.StatusNotFound || back.Status == http.StatusGone) {
-			a.findings = append(a.findings, a.missingFinding(op, ex, RuleAuthMissing, "no credentials",
+			a.findings = append(a.findings, a.missingFinding(op, ex, RuleAuthMissing,
+				"no credentials",
 				finding.ConfidenceHigh, fmt.Sprintf("%d, and the owner then got %d reading the object",
 					ex.Status, back.Status)))
 			return
@@ -199,7 +205,8 @@ func (a *authRun) loginChecks() {
 			}
 		}
 		a.findings = append(a.findings, a.s.NewFinding(RuleLoginWrongPassword, op, ex,
-			finding.ConfidenceHigh, fmt.Sprintf("Login as %s succeeds with a wrong password", id.Name),
+			finding.ConfidenceHigh, fmt.Sprintf("Login as %s succeeds with a wrong password",
+				id.Name),
 			safeExcerpt(ex.Body, 300),
 			fmt.Sprintf("The login of %s was sent with a made-up password and answered %d with a credential.",
 				id.Name, ex.Status)))

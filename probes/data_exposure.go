@@ -211,7 +211,8 @@ func (e *exposureRun) judge(op *target.Operation, viewer *target.Identity, ex *h
 
 // otherTokens reports a response that carries another identity's credential: whoever
 // reads it can act as that user.
-func (e *exposureRun) otherTokens(op *target.Operation, viewer *target.Identity, ex *httpx.Exchange) {
+func (e *exposureRun) otherTokens(op *target.Operation, viewer *target.Identity,
+	ex *httpx.Exchange) {
 	for _, other := range e.ids {
 		tok := other.Token()
 		if other == viewer || len(tok) < 16 || !strings.Contains(string(ex.Body), tok) {
@@ -223,8 +224,10 @@ func (e *exposureRun) otherTokens(op *target.Operation, viewer *target.Identity,
 		}
 		e.seen[key] = true
 		f := e.s.NewFinding(RuleExposureToken, op, ex, finding.ConfidenceHigh,
-			fmt.Sprintf("%s %s hands %s the token of %s", op.Method, op.Path, viewerName(viewer), other.Name),
-			fmt.Sprintf("the response body contains %s's current bearer token (%d characters)", other.Name, len(tok)),
+			fmt.Sprintf("%s %s hands %s the token of %s", op.Method, op.Path, viewerName(viewer),
+				other.Name),
+			fmt.Sprintf("the response body contains %s's current bearer token (%d characters)",
+				other.Name, len(tok)),
 			fmt.Sprintf("Read as %s, the response carries the credential %s is logged in with.",
 				viewerName(viewer), other.Name))
 		f.Severity = finding.SeverityCritical
@@ -308,7 +311,8 @@ func (e *exposureRun) learnContacts() {
 	me := meOp(e.s.Target.Operations, http.MethodGet)
 	for _, id := range e.ids {
 		if id.Login != nil {
-			if u, ok := id.Login.Body[id.Login.UsernameField].(string); ok && strings.Contains(u, "@") {
+			u, ok := id.Login.Body[id.Login.UsernameField].(string)
+			if ok && strings.Contains(u, "@") {
 				e.contacts[id] = append(e.contacts[id], strings.ToLower(u))
 			}
 		}
@@ -368,7 +372,8 @@ func (e *exposureRun) crossUser(op *target.Operation, viewer *target.Identity, e
 			e.seen[key] = true
 			e.findings = append(e.findings, e.s.NewFinding(RuleExposureCrossUser, op, ex,
 				finding.ConfidenceHigh,
-				fmt.Sprintf("%s %s shows %s the contact data of %s", op.Method, op.Path, viewer.Name, other.Name),
+				fmt.Sprintf("%s %s shows %s the contact data of %s", op.Method, op.Path,
+					viewer.Name, other.Name),
 				"…"+maskContact(c)+"…",
 				fmt.Sprintf("Read as %s, the listing contains %s's own %s, taken from %s's own record.",
 					viewer.Name, other.Name, contactKind(c), other.Name)))
@@ -425,7 +430,8 @@ func (e *exposureRun) scanLogins() {
 		}
 		sent, _ := l.Body[l.PasswordField].(string)
 		hits := scanJSON(ex.Body, scanOptions{TokenIssuing: true, Own: []string{sent}})
-		e.report(op, id, ex, hits, "This is the login answer, where tokens are expected; this value is not one.")
+		e.report(op, id, ex, hits,
+			"This is the login answer, where tokens are expected; this value is not one.")
 	}
 }
 

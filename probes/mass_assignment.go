@@ -150,7 +150,8 @@ func candidates(op *target.Operation, read *target.Operation, object map[string]
 	var out []string
 	for k := range present {
 		nk := normKey(k)
-		if nk == "id" || nk == "uuid" || strings.HasSuffix(k, "_at") || strings.HasSuffix(k, "At") ||
+		stamp := strings.HasSuffix(k, "_at") || strings.HasSuffix(k, "At")
+		if nk == "id" || nk == "uuid" || stamp ||
 			strings.Contains(nk, "password") || strings.Contains(nk, "token") || nk == "apikey" {
 			continue
 		}
@@ -200,7 +201,8 @@ func (m *massRun) injectValue(field string, current any, schema *target.Schema) 
 	if schema != nil && len(schema.Enum) > 0 {
 		for _, e := range schema.Enum {
 			if fmt.Sprint(e) != fmt.Sprint(current) {
-				if rule.ID == RuleMassPrivilege.ID && strings.Contains(strings.ToLower(fmt.Sprint(schema.Enum)), "admin") &&
+				if rule.ID == RuleMassPrivilege.ID &&
+					strings.Contains(strings.ToLower(fmt.Sprint(schema.Enum)), "admin") &&
 					!strings.Contains(strings.ToLower(fmt.Sprint(e)), "admin") {
 					continue
 				}
@@ -216,7 +218,8 @@ func (m *massRun) injectValue(field string, current any, schema *target.Schema) 
 	case json.Number, float64:
 		f, _ := toFloat(c)
 		switch {
-		case strings.Contains(n, "price") || strings.Contains(n, "amount") || strings.Contains(n, "cost") ||
+		case strings.Contains(n, "price") || strings.Contains(n, "amount") ||
+			strings.Contains(n, "cost") ||
 			strings.Contains(n, "total"):
 			if f == 0.01 {
 				return 0.02, true

@@ -16,7 +16,8 @@ var (
 	RuleBOLARead = Rule{
 		ID: "bola-read", Check: finding.CheckObjectAuthorization,
 		Title:    "Another user's object can be read",
-		Severity: finding.SeverityHigh, CWE: []string{"CWE-639", "CWE-285", "CWE-284"}, OWASP: "API1:2023",
+		Severity: finding.SeverityHigh, OWASP: "API1:2023",
+		CWE:     []string{"CWE-639", "CWE-285", "CWE-284"},
 		Summary: "User B read an object that user A had just created, by its id.",
 		Help: "Any user can read any object by changing the id in the URL. Check on every " +
 			"request that the object belongs to (or is shared with) the caller, for example by " +
@@ -25,7 +26,8 @@ var (
 	RuleBOLAWrite = Rule{
 		ID: "bola-write", Check: finding.CheckObjectAuthorization,
 		Title:    "Another user's object can be changed",
-		Severity: finding.SeverityHigh, CWE: []string{"CWE-639", "CWE-285", "CWE-284"}, OWASP: "API1:2023",
+		Severity: finding.SeverityHigh, OWASP: "API1:2023",
+		CWE:     []string{"CWE-639", "CWE-285", "CWE-284"},
 		Summary: "User B changed an object of user A; A read the change back.",
 		Help: "Any user can overwrite other users' data. Enforce ownership in the update " +
 			"path itself (a WHERE owner = caller clause, or a policy check), not only on reads.",
@@ -33,7 +35,8 @@ var (
 	RuleBOLADelete = Rule{
 		ID: "bola-delete", Check: finding.CheckObjectAuthorization,
 		Title:    "Another user's object can be deleted",
-		Severity: finding.SeverityHigh, CWE: []string{"CWE-639", "CWE-285", "CWE-284"}, OWASP: "API1:2023",
+		Severity: finding.SeverityHigh, OWASP: "API1:2023",
+		CWE:     []string{"CWE-639", "CWE-285", "CWE-284"},
 		Summary: "User B deleted an object of user A; A found it gone.",
 		Help: "Any user can destroy other users' data. Check ownership before deleting and " +
 			"answer 404 for objects the caller may not see.",
@@ -95,7 +98,8 @@ func (objectAuthorization) Run(ctx context.Context, s *Session) Verdict {
 // cannot run, or "".
 func distinctUsers(ctx context.Context, s *Session, a, b *target.Identity) string {
 	if a.Token() != "" && a.Token() == b.Token() {
-		return fmt.Sprintf("%s and %s use the same token: two different plain users are needed", a.Name, b.Name)
+		return fmt.Sprintf("%s and %s use the same token: two different plain users are needed",
+			a.Name, b.Name)
 	}
 	me := meOp(s.Target.Operations, http.MethodGet)
 	if me == nil || len(PathParams(me.Path)) > 0 {
@@ -186,7 +190,8 @@ func (br *bolaRun) resource(r *resource, n int) {
 		return
 	}
 	rBB, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, ob), nil, nil)
-	rBx, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, &object{ID: missingID(oa.ID, s.Canary), Parent: ob.Parent}), nil, nil)
+	missing := &object{ID: missingID(oa.ID, s.Canary), Parent: ob.Parent}
+	rBx, _ := s.Send(ctx, br.b, http.MethodGet, r.ItemPath(r.Read, missing), nil, nil)
 	br.tested = append(br.tested, r.Create.Path)
 
 	// Read.
@@ -213,7 +218,8 @@ func (br *bolaRun) resource(r *resource, n int) {
 		alt := r.ItemPath(r.Read, &object{ID: oa.ID, Parent: ob.Parent})
 		ex, _ := s.Send(ctx, br.b, http.MethodGet, alt, nil, nil)
 		if ex != nil && Is2xx(ex.Status) && strings.Contains(string(ex.Body), mA) {
-			br.findings = append(br.findings, s.NewFinding(RuleBOLARead, r.Read, ex, finding.ConfidenceHigh,
+			br.findings = append(br.findings, s.NewFinding(RuleBOLARead, r.Read, ex,
+				finding.ConfidenceHigh,
 				fmt.Sprintf("%s can read %s's %s through its own %s", br.b.Name, br.a.Name,
 					r.Singular(), r.Parent),
 				markerExcerpt(ex.Body, mA),
@@ -237,7 +243,8 @@ func (br *bolaRun) resource(r *resource, n int) {
 		ex, _ := s.Send(ctx, br.b, r.Delete.Method, r.ItemPath(r.Delete, oa), nil, nil)
 		if ex != nil && Is2xx(ex.Status) {
 			back, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
-			if back != nil && (back.Status == http.StatusNotFound || back.Status == http.StatusGone) {
+			if back != nil && (back.Status == http.StatusNotFound ||
+				back.Status == http.StatusGone) {
 				aGone = true
 				br.findings = append(br.findings, s.NewFinding(RuleBOLADelete, r.Delete, ex,
 					finding.ConfidenceHigh,
@@ -286,8 +293,10 @@ func (br *bolaRun) listing(r *resource, oa *object) {
 	if ex == nil || !Is2xx(ex.Status) || !strings.Contains(string(ex.Body), markerA) {
 		return
 	}
-	br.findings = append(br.findings, br.s.NewFinding(RuleBOLARead, list, ex, finding.ConfidenceHigh,
-		fmt.Sprintf("%s's listing of %s includes %s's %s", br.b.Name, r.Name(), br.a.Name, r.Singular()),
+	br.findings = append(br.findings, br.s.NewFinding(RuleBOLARead, list, ex,
+		finding.ConfidenceHigh,
+		fmt.Sprintf("%s's listing of %s includes %s's %s", br.b.Name, r.Name(), br.a.Name,
+			r.Singular()),
 		markerExcerpt(ex.Body, markerA),
 		fmt.Sprintf("%s created a %s carrying the value %q; %s listed %s and got it back.",
 			br.a.Name, r.Singular(), markerA, br.b.Name, r.CollectionPath(list, oa.Parent))))
@@ -360,14 +369,16 @@ func updateBody(op *target.Operation, o *object, field, value string) map[string
 	return map[string]any{field: value}
 }
 
-func (br *bolaRun) tryUpdate(r *resource, up *target.Operation, oa *object, pathA string) (finding.Finding, bool) {
+func (br *bolaRun) tryUpdate(r *resource, up *target.Operation, oa *object,
+	pathA string) (finding.Finding, bool) {
 	s, ctx := br.s, br.ctx
 	field := markedField(oa.Body, oa.Marker)
 	if field == "" {
 		return finding.Finding{}, false
 	}
 	changed := oa.Marker + "-by-" + br.b.Name
-	ex, _ := s.Send(ctx, br.b, up.Method, r.ItemPath(up, oa), updateBody(up, oa, field, changed), nil)
+	ex, _ := s.Send(ctx, br.b, up.Method, r.ItemPath(up, oa), updateBody(up, oa, field, changed),
+		nil)
 	if ex == nil || !Is2xx(ex.Status) {
 		return finding.Finding{}, false
 	}
@@ -376,7 +387,8 @@ func (br *bolaRun) tryUpdate(r *resource, up *target.Operation, oa *object, path
 		return finding.Finding{}, false
 	}
 	// Put the owner's value back.
-	_, _ = s.Send(ctx, br.a, up.Method, r.ItemPath(up, oa), updateBody(up, oa, field, oa.Marker), nil)
+	_, _ = s.Send(ctx, br.a, up.Method, r.ItemPath(up, oa), updateBody(up, oa, field, oa.Marker),
+		nil)
 	return s.NewFinding(RuleBOLAWrite, up, ex, finding.ConfidenceHigh,
 		fmt.Sprintf("%s can change %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
 		fmt.Sprintf("%s read back: %s", br.a.Name, safeExcerpt(back.Body, 300)),

@@ -81,7 +81,8 @@ func findResources(ops []*target.Operation) []*resource {
 			}
 		}
 		if r.Read != nil {
-			sort.Slice(r.Update, func(i, j int) bool { return r.Update[i].Method > r.Update[j].Method })
+			byMethod := func(i, j int) bool { return r.Update[i].Method > r.Update[j].Method }
+			sort.Slice(r.Update, byMethod)
 			out = append(out, r)
 		}
 	}
@@ -111,7 +112,8 @@ func (r *resource) CollectionPath(op *target.Operation, parent string) string {
 // createBody builds a valid create body from the operation's schema in which every free
 // string carries marker, so the object can be recognised wherever it shows up.
 func createBody(op *target.Operation, marker string) map[string]any {
-	if op.RequestBody == nil || op.RequestBody.Type != "object" && len(op.RequestBody.Properties) == 0 {
+	if op.RequestBody == nil || op.RequestBody.Type != "object" &&
+		len(op.RequestBody.Properties) == 0 {
 		return map[string]any{"name": marker, "title": marker, "description": marker}
 	}
 	body := map[string]any{}
@@ -238,12 +240,14 @@ type object struct {
 }
 
 // createObject creates an object in r as id with marker in its free strings.
-func (s *Session) createObject(ctx context.Context, id *target.Identity, r *resource, marker string) (*object, error) {
+func (s *Session) createObject(ctx context.Context, id *target.Identity, r *resource,
+	marker string) (*object, error) {
 	body := createBody(r.Create, marker)
 	parent := ""
 	if r.Parent != "" {
 		if parent = identityUserID(ctx, s, id); parent == "" {
-			return nil, fmt.Errorf("create in %s: the user id of %s is unknown", r.Create.Path, id.Name)
+			return nil, fmt.Errorf("create in %s: the user id of %s is unknown", r.Create.Path,
+				id.Name)
 		}
 	}
 	ex, err := s.Send(ctx, id, r.Create.Method, r.CollectionPath(r.Create, parent), body, nil)

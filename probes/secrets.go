@@ -130,7 +130,7 @@ func classify(key string, val any, opt scanOptions, own map[string]bool) (exposu
 	if n, ok := val.(json.Number); ok {
 		if (strings.Contains(nk, "card") || nk == "pan" || strings.HasPrefix(nk, "cc")) &&
 			isCardNumber(n.String()) {
-			return exposureHit{Kind: kindCard, What: "payment card number", Shown: maskCard(n.String()), Strong: true}, true
+			return mkHit(kindCard, "payment card number", maskCard(n.String()), true), true
 		}
 		return exposureHit{}, false
 	}
@@ -139,10 +139,10 @@ func classify(key string, val any, opt scanOptions, own map[string]bool) (exposu
 		return exposureHit{}, false
 	}
 	if rePEM.MatchString(s) {
-		return exposureHit{Kind: kindSecret, What: "PEM private key", Shown: maskPrefix(s, 31), Strong: true}, true
+		return mkHit(kindSecret, "PEM private key", maskPrefix(s, 31), true), true
 	}
 	if what := hashKind(s); what != "" {
-		return exposureHit{Kind: kindHash, What: what, Shown: maskPrefix(s, 7), Strong: true}, true
+		return mkHit(kindHash, what, maskPrefix(s, 7), true), true
 	}
 	if j, isJWT := parseJWT(s); isJWT {
 		if bad := sensitiveClaims(j); bad != "" {
@@ -152,46 +152,51 @@ func classify(key string, val any, opt scanOptions, own map[string]bool) (exposu
 		if opt.TokenIssuing {
 			return exposureHit{}, false
 		}
-		return exposureHit{Kind: kindToken, What: "JWT (" + j.alg() + ")", Shown: maskPrefix(s, 10), Strong: true}, true
+		return mkHit(kindToken, "JWT ("+j.alg()+")", maskPrefix(s, 10), true), true
 	}
 	if m := reAWSID.FindString(s); m != "" && (strings.Contains(nk, "aws") ||
 		strings.Contains(nk, "access") || strings.Contains(nk, "key")) {
-		return exposureHit{Kind: kindSecret, What: "AWS access key ID", Shown: maskPrefix(m, 4), Strong: true}, true
+		return mkHit(kindSecret, "AWS access key ID", maskPrefix(m, 4), true), true
 	}
 	for _, tp := range tokenPrefs {
 		if m := tp.re.FindString(s); m != "" {
-			return exposureHit{Kind: kindSecret, What: tp.what, Shown: maskPrefix(m, 4), Strong: true}, true
+			return mkHit(kindSecret, tp.what, maskPrefix(m, 4), true), true
 		}
 	}
 	if c := findCard(s); c != "" {
-		return exposureHit{Kind: kindCard, What: "payment card number", Shown: maskCard(c), Strong: piiKeys[nk]}, true
+		return mkHit(kindCard, "payment card number", maskCard(c), piiKeys[nk]), true
 	}
 	if benignKeys[nk] || strings.HasPrefix(nk, "has") || strings.HasPrefix(nk, "is") {
 		return exposureHit{}, false
 	}
 	switch {
 	case passwordKeys[nk] || strings.HasSuffix(nk, "password") && !strings.Contains(nk, "hash"):
-		return exposureHit{Kind: kindPassword, What: "password in clear text", Shown: maskAll(s)}, true
+		return mkHit(kindPassword, "password in clear text", maskAll(s), false), true
 	case hashKeys[nk] || strings.Contains(nk, "password") && strings.Contains(nk, "hash"):
 		if reHex.MatchString(s) || len(s) >= 16 {
-			return exposureHit{Kind: kindHash, What: "password hash or salt", Shown: maskPrefix(s, 4)}, true
+			return mkHit(kindHash, "password hash or salt", maskPrefix(s, 4), false), true
 		}
 	case strings.Contains(nk, "aws") && strings.Contains(nk, "secret") && reAWSKey.MatchString(s):
-		return exposureHit{Kind: kindSecret, What: "AWS secret access key", Shown: maskAll(s), Strong: true}, true
+		return mkHit(kindSecret, "AWS secret access key", maskAll(s), true), true
 	case secretKeys[nk]:
-		return exposureHit{Kind: kindSecret, What: "secret in field " + key, Shown: maskAll(s)}, true
+		return mkHit(kindSecret, "secret in field "+key, maskAll(s), false), true
 	case oneTimeKeys[nk]:
-		return exposureHit{Kind: kindToken, What: "one-time secret in field " + key, Shown: maskAll(s)}, true
+		return mkHit(kindToken, "one-time secret in field "+key, maskAll(s), false), true
 	case bearerKeys[nk] && !opt.TokenIssuing && len(s) >= 16:
-		return exposureHit{Kind: kindToken, What: "token in field " + key, Shown: maskPrefix(s, 4)}, true
+		return mkHit(kindToken, "token in field "+key, maskPrefix(s, 4), false), true
 	case nk == "ssn" || nk == "socialsecuritynumber":
 		if reSSN.MatchString(s) {
-			return exposureHit{Kind: kindPII, What: "social security number", Shown: "***-**-" + s[len(s)-4:], Strong: true}, true
+			return mkHit(kindPII, "social security number", "***-**-"+s[len(s)-4:], true), true
 		}
 	case piiKeys[nk] && nk != "cardnumber" && nk != "creditcard" && nk != "ccnumber" && nk != "pan":
-		return exposureHit{Kind: kindPII, What: "sensitive personal data in field " + key, Shown: maskAll(s)}, true
+		return mkHit(kindPII, "sensitive personal data in field "+key, maskAll(s), false), true
 	}
 	return exposureHit{}, false
+}
+
+// mkHit builds a hit; strong says the value's shape alone proves its kind.
+func mkHit(k exposureKind, what, shown string, strong bool) exposureHit {
+	return exposureHit{Kind: k, What: what, Shown: shown, Strong: strong}
 }
 
 // hashKind names the password-hash format of s, "" when s is none.
@@ -310,7 +315,8 @@ func cardBrand(d string) string {
 		return "Mastercard"
 	case (p2 == 34 || p2 == 37) && n == 15:
 		return "American Express"
-	case (p4 == 6011 || p2 == 65 || p6 >= 622126 && p6 <= 622925 || p4/10 >= 644 && p4/10 <= 649) && n >= 16:
+	case (p4 == 6011 || p2 == 65 || p6 >= 622126 && p6 <= 622925 || p4/10 >= 644 &&
+		p4/10 <= 649) && n >= 16:
 		return "Discover"
 	case p4 >= 3528 && p4 <= 3589 && n >= 16:
 		return "JCB"
@@ -433,7 +439,8 @@ func scanText(body []byte, opt scanOptions) []exposureHit {
 	if !opt.TokenIssuing {
 		for _, m := range reJWTIn.FindAllString(s, 5) {
 			if j, ok := parseJWT(m); ok {
-				add(exposureHit{Kind: kindToken, What: "JWT (" + j.alg() + ")", Shown: maskPrefix(m, 10)}, m)
+				add(exposureHit{Kind: kindToken, What: "JWT (" + j.alg() + ")",
+					Shown: maskPrefix(m, 10)}, m)
 			}
 		}
 	}
