@@ -184,15 +184,16 @@ func (r *logRun) judge(raw []target.LogLine) Verdict {
 			}
 		}
 	}
-	sent := 0
+	var sentWhat []string
 	for _, c := range r.secrets {
 		if c.ex != nil {
-			sent++
+			sentWhat = append(sentWhat, c.what)
 		}
 	}
+	sent := len(sentWhat)
 	if leaked == 0 {
-		reasons = append(reasons, fmt.Sprintf("none of the %d canary secrets sent (password, "+
-			"token, API key, cookie, card number) appears in the logs", sent))
+		reasons = append(reasons, fmt.Sprintf("none of the %d canary secrets sent (%s) appears "+
+			"in the logs", sent, strings.Join(sentWhat, ", ")))
 	} else {
 		reasons = append(reasons, fmt.Sprintf("%d of the %d canary secrets sent appear in the logs",
 			leaked, sent))

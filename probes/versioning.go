@@ -219,9 +219,9 @@ func leafKeys(body []byte) map[string]bool {
 // announce it. It returns how many were checked.
 func (c *versionCtx) deprecatedOps(ctx context.Context) int {
 	s := c.s
-	n, silent := 0, 0
+	n, silent, refused := 0, 0, 0
 	for _, op := range s.Ops(http.MethodGet) {
-		if !op.Deprecated || n >= maxDeprecatedOps || opsBroken(s) {
+		if !op.Deprecated || n+refused >= maxDeprecatedOps || opsBroken(s) {
 			continue
 		}
 		id := s.Identity(0)
@@ -232,8 +232,15 @@ func (c *versionCtx) deprecatedOps(ctx context.Context) int {
 		if err != nil || ex.Status == 0 {
 			continue
 		}
+		// Only a served answer must announce the deprecation: a refusal (401 from the auth
+		// layer, 404 for a made-up id) comes from code that knows nothing of it.
+		if !Is2xx(ex.Status) {
+			refused++
+			c.checkHeaders(op, ex)
+			continue
+		}
 		n++
-		if ex.Header.Get("Deprecation") == "" && ex.Status != 404 && ex.Status != 410 {
+		if ex.Header.Get("Deprecation") == "" {
 			silent++
 			c.add(s.NewFinding(RuleVersionDeprecatedNoHeader, op, ex, finding.ConfidenceHigh,
 				fmt.Sprintf("Deprecated GET %s sends no Deprecation header", op.Path),
@@ -244,10 +251,11 @@ func (c *versionCtx) deprecatedOps(ctx context.Context) int {
 		}
 		c.checkHeaders(op, ex)
 	}
-	if n > 0 {
-		c.note("called %d deprecated operations: %d without a Deprecation header", n, silent)
+	if n > 0 || refused > 0 {
+		c.note("called %d deprecated operations: %d answered 2xx, %d of them without a "+
+			"Deprecation header; %d refused (not judged)", n+refused, n, silent, refused)
 	}
-	return n
+	return n + refused
 }
 
 // controlFingerprint is the scanner's fingerprint (rule, method, path) extended with the

@@ -215,6 +215,15 @@ func TestVersioning(t *testing.T) {
 			rules: []string{"versioning-header-format"},
 		},
 		{
+			name: "trap: a deprecated operation refused with 401 is not judged for its headers",
+			routes: map[string]http.HandlerFunc{"/api/legacy": func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusUnauthorized)
+			}},
+			ops: []*target.Operation{{Method: "GET", Path: "/api/legacy", Deprecated: true,
+				Security: target.SecurityRequired}},
+			want: finding.StatusPass, reason: "1 refused (not judged)",
+		},
+		{
 			name:   "no versioned or deprecated operation is not tested",
 			routes: map[string]http.HandlerFunc{"/api/items": verOpen(`[]`)},
 			ops:    []*target.Operation{{Method: "GET", Path: "/api/items"}},
