@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"os"
@@ -142,6 +143,12 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 			msg = readErr.Error()
 		}
 		a.Errorf("apigate: %s; nothing was published", msg)
+		summary := "## apigate API security scan\n\n⛔ **The scan did not complete**, so no " +
+			"result was published (a partial one would mark untested findings as fixed).\n\n" +
+			"> " + strings.ReplaceAll(html.EscapeString(msg), "\n", "\n> ") + "\n"
+		if err := ghaction.WriteSummary(a, summary); err != nil {
+			log.Warn("apigate: " + err.Error())
+		}
 		setActionOutputs(a, map[string]string{"result": "error"})
 		if code <= exitFindings {
 			code = exitError

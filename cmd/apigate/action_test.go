@@ -366,6 +366,10 @@ func TestActionScanFailurePublishesNothing(t *testing.T) {
 	if !strings.Contains(r.stdout.String(), "::error::apigate: ") {
 		t.Errorf("no error annotation:\n%s", r.stdout.String())
 	}
+	if !strings.Contains(r.summaryText, "The scan did not complete") ||
+		!strings.Contains(r.summaryText, "127.0.0.1:1") {
+		t.Errorf("summary does not explain the failure:\n%s", r.summaryText)
+	}
 }
 
 func TestActionBadInputs(t *testing.T) {

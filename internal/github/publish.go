@@ -130,7 +130,7 @@ func (p *Publisher) Publish(ctx context.Context, rep *finding.Report, o PublishO
 		out.Annotations = Annotate(a, rep, "the job summary and the Security tab", reserve)
 	}
 	md.MaxBytes = report.MaxSummaryBytes
-	if err := writeSummary(a, report.MarkdownReport(rep, md)); err != nil {
+	if err := WriteSummary(a, report.MarkdownReport(rep, md)); err != nil {
 		out.Errors = append(out.Errors, err)
 	} else {
 		out.SummaryWritten = true
@@ -235,9 +235,9 @@ func describe(err error) string {
 	return msg
 }
 
-// writeSummary appends to $GITHUB_STEP_SUMMARY; the library panics when it cannot, which
+// WriteSummary appends to $GITHUB_STEP_SUMMARY; the library panics when it cannot, which
 // must not end the action before the outputs and the exit code are set.
-func writeSummary(a *githubactions.Action, md string) (err error) {
+func WriteSummary(a *githubactions.Action, md string) (err error) {
 	if a.Getenv("GITHUB_STEP_SUMMARY") == "" {
 		return errors.New("job summary: GITHUB_STEP_SUMMARY is not set")
 	}
