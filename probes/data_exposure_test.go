@@ -238,3 +238,26 @@ func TestScanText(t *testing.T) {
 		t.Errorf("clean CSV: %+v", hits)
 	}
 }
+
+// FuzzScanners feeds arbitrary text to the value scanners: they must not panic, and a card
+// number they report must pass the brand and Luhn checks.
+func FuzzScanners(f *testing.F) {
+	for _, seed := range []string{
+		`{"card":"4111 1111 1111 1111"}`, "41111111-1111-1111-1111-111111111111",
+		"-4111111111111111-", "a-4111111111111111", `{"password":"x","a":[{"ssn":"123-45-6789"}]}`,
+		"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", "$2b$12$" + strings.Repeat("a", 53),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if c := findCard(s); c != "" && !isCardNumber(c) {
+			t.Fatalf("findCard(%q) = %q, not a card number", s, c)
+		}
+		_ = scanJSON([]byte(s), scanOptions{})
+		_ = scanText([]byte(s), scanOptions{})
+		_ = safeExcerpt([]byte(s), 50)
+		if j, ok := parseJWT(s); ok && j.alg() == "" {
+			t.Fatalf("parseJWT accepted %q without alg", s)
+		}
+	})
+}
