@@ -27,6 +27,8 @@ func TestFindRoutesInEachSyntax(t *testing.T) {
 		{"GET", "/api/tickets/{id}", "phpapi/routes.php", 2},
 		{"GET", "/api/notes/{id}", "javaapi/NotesController.java", 3},
 		{"GET", "/healthz", "goapi/routes.go", 8},
+		{"GET", "/api/books/{id}", "djangoapi/urls.py", 4},
+		{"GET", "/api/authors/{id}", "rbapi/routes.rb", 5},
 	}
 	for _, c := range cases {
 		loc := idx.Find(c.method, c.path)

@@ -63,6 +63,11 @@ const paramSeg = "{}"
 // space, as Go 1.22 patterns do).
 var literalRe = regexp.MustCompile("[\"'`]((?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) )?/[^\"'`\\s]*)[\"'`]")
 
+// bareRouteRe finds route literals written without a leading slash, as Django's path()
+// and Rails' get 'users/:id' do: only as the first argument of such a call.
+var bareRouteRe = regexp.MustCompile(`\b(?:path|re_path|url|get|post|put|patch|delete|match)\s*\(?\s*` +
+	`["']([A-Za-z0-9_\-<>:{}]+/[^"'\s]*)["']`)
+
 var methodRe = regexp.MustCompile(`(?i)\b(get|post|put|patch|delete)\b|@(Get|Post|Put|Patch|Delete)Mapping`)
 
 // Scan indexes the route literals under root.
@@ -113,8 +118,15 @@ func (idx *Index) scanFile(path, rel string) {
 		if !strings.Contains(text, "/") {
 			continue
 		}
-		for _, m := range literalRe.FindAllStringSubmatchIndex(text, -1) {
+		matches := literalRe.FindAllStringSubmatchIndex(text, -1)
+		if len(matches) == 0 {
+			matches = bareRouteRe.FindAllStringSubmatchIndex(text, -1)
+		}
+		for _, m := range matches {
 			lit := text[m[2]:m[3]]
+			if strings.Contains(lit, "://") {
+				continue
+			}
 			method := ""
 			if sp := strings.IndexByte(lit, ' '); sp > 0 {
 				method, lit = lit[:sp], lit[sp+1:]
