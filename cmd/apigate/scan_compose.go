@@ -130,6 +130,12 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 		}
 		t.TLS = &target.TLSInfo{RootCAs: pem}
 	}
+	if st.PlainURL != nil {
+		if t.TLS == nil {
+			t.TLS = &target.TLSInfo{}
+		}
+		t.TLS.HTTPSBase, t.TLS.HTTPBase = st.BaseURL, st.PlainURL
+	}
 	o.Tracker.Enter(scan.PhaseDiscover)
 	if code, err := prepareTarget(ctx, t, sc, &o, log); err != nil {
 		if code, serr, ok := stopped(ctx, o.Tracker, o.Timeout); ok {

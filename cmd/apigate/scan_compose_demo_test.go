@@ -85,4 +85,9 @@ func TestScanComposeHardenedDemo(t *testing.T) {
 	if len(rep.Findings) != 0 {
 		t.Errorf("%d findings on the hardened demo", len(rep.Findings))
 	}
+	// Its plain-HTTP port was found and tested too.
+	if r := rep.Result(finding.CheckHTTPS); r.Status != finding.StatusPass ||
+		strings.Contains(r.Reason, "no plain-HTTP address") {
+		t.Errorf("https check: %s %q", r.Status, r.Reason)
+	}
 }

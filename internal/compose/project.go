@@ -35,6 +35,9 @@ type Spec struct {
 	Port int
 	// Published reports whether Port is published on the host by the compose file itself.
 	Published bool
+	// OtherPorts are the service's other TCP container ports (published or exposed), where a
+	// service with TLS on Port may answer plain HTTP.
+	OtherPorts []int
 	// Healthcheck reports whether the service has a healthcheck to wait for.
 	Healthcheck bool
 	// Line is the line of the compose file where the service is defined (1-based).
@@ -136,6 +139,13 @@ func (s *Spec) choose(service string, port int) error {
 			}
 		}
 	}
+	defer func() {
+		for _, p := range allPorts(svc) {
+			if p != s.Port {
+				s.OtherPorts = append(s.OtherPorts, p)
+			}
+		}
+	}()
 	switch {
 	case port > 0:
 		s.Port = port
@@ -156,6 +166,23 @@ func (s *Spec) choose(service string, port int) error {
 			service, strings.Join(list, ", "))}
 	}
 	return nil
+}
+
+// allPorts lists a service's TCP container ports, published and exposed, once each.
+func allPorts(svc types.ServiceConfig) []int {
+	var out []int
+	for _, p := range svc.Ports {
+		if (p.Protocol == "" || p.Protocol == "tcp") && !slices.Contains(out, int(p.Target)) {
+			out = append(out, int(p.Target))
+		}
+	}
+	for _, e := range svc.Expose {
+		lo, _, _ := strings.Cut(strings.TrimSuffix(e, "/tcp"), "-")
+		if n, err := strconv.Atoi(lo); err == nil && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Location is the compose file line that defines the scanned service, the anchor for

@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apigate/apigate/internal/httpx"
 )
 
 func fixtureFile(name string) string {
@@ -187,5 +190,38 @@ func TestUpErrorClassifies(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.out) {
 			t.Errorf("%q: the error does not carry compose's output: %v", tt.out, err)
 		}
+	}
+}
+
+func TestMayBeTLS(t *testing.T) {
+	tests := []struct {
+		ex   httpx.Exchange
+		want bool
+	}{
+		{httpx.Exchange{Status: 400, Body: []byte("Client sent an HTTP request to an HTTPS server.\n")}, true},
+		{httpx.Exchange{Status: 400, Body: []byte("<h1>The plain HTTP request was sent to HTTPS port</h1>")}, true},
+		{httpx.Exchange{Err: errors.New("malformed HTTP response \"\\x15\\x03\\x01\"")}, true},
+		{httpx.Exchange{Status: 400, Body: []byte(`{"error":"bad request"}`)}, false},
+		{httpx.Exchange{Status: 200, Body: []byte("https://example.test")}, false},
+		{httpx.Exchange{Status: 301}, false},
+	}
+	for _, tt := range tests {
+		if got := mayBeTLS(&tt.ex); got != tt.want {
+			t.Errorf("mayBeTLS(%d %q %v) = %v", tt.ex.Status, tt.ex.Body, tt.ex.Err, got)
+		}
+	}
+}
+
+func TestOtherPorts(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yml")
+	os.WriteFile(p, []byte("services:\n  api:\n    image: x\n    ports: [\"127.0.0.1::8443\", "+
+		"\"127.0.0.1::8080\"]\n    expose: [\"9090\"]\n"), 0o644)
+	s, err := Load(context.Background(), p, "", 8443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Port != 8443 || !s.Published || !slices.Equal(s.OtherPorts, []int{8080, 9090}) {
+		t.Errorf("port %d published %v others %v", s.Port, s.Published, s.OtherPorts)
 	}
 }

@@ -57,6 +57,9 @@ type Stack struct {
 	// BaseURL is where the service answers, set once Up succeeds: a loopback published port
 	// on a host, or http://<service>:<port> on the project's network inside a container.
 	BaseURL *url.URL
+	// PlainURL, when BaseURL is https, is another port of the service that answers plain
+	// HTTP (typically a redirect to https), for the transport check; nil when there is none.
+	PlainURL *url.URL
 	// UpTook is how long compose up itself took; Ready is when the service first answered.
 	UpTook time.Duration
 	Ready  time.Time
@@ -151,7 +154,41 @@ func (s *Stack) Up(ctx context.Context) error {
 		return upError(out, err)
 	}
 	s.log.Info("compose up finished", "seconds", fmt.Sprintf("%.2f", s.UpTook.Seconds()))
-	return s.waitReady(ctx)
+	if err := s.waitReady(ctx); err != nil {
+		return err
+	}
+	if s.BaseURL.Scheme == "https" {
+		s.PlainURL = s.plainHTTPPort(ctx)
+	}
+	return nil
+}
+
+// plainHTTPPort looks for another port of the service that answers plain HTTP, so the
+// transport check can test the http->https redirect. It publishes nothing: on a host only
+// ports the compose file publishes are tried.
+func (s *Stack) plainHTTPPort(ctx context.Context) *url.URL {
+	for _, p := range s.Spec.OtherPorts {
+		var u *url.URL
+		if s.self != nil {
+			u = &url.URL{Scheme: "http", Host: net.JoinHostPort(s.Spec.Service, strconv.Itoa(p))}
+		} else {
+			hp, err := s.hostPort(ctx, p)
+			if err != nil {
+				continue
+			}
+			u = &url.URL{Scheme: "http", Host: hp}
+		}
+		c, err := readinessClient(u)
+		if err != nil {
+			continue
+		}
+		ex, _ := c.Do(ctx, httpx.Request{Method: "GET", URL: u.String() + "/"})
+		if ex.Status != 0 && !mayBeTLS(ex) {
+			s.log.Info("the service also answers plain HTTP", "url", u.String(), "status", ex.Status)
+			return u
+		}
+	}
+	return nil
 }
 
 // args builds a compose command line for this project.
@@ -343,15 +380,27 @@ func (s *Stack) resolveURL(ctx context.Context, target *container) error {
 		s.BaseURL = &url.URL{Scheme: "http", Host: net.JoinHostPort(s.Spec.Service, port)}
 		return nil
 	}
+	hp, err := s.hostPort(ctx, s.Spec.Port)
+	if err != nil {
+		return err
+	}
+	s.BaseURL = &url.URL{Scheme: "http", Host: hp}
+	return nil
+}
+
+// hostPort finds where a container port of the service is published, as a loopback
+// host:port.
+func (s *Stack) hostPort(ctx context.Context, containerPort int) (string, error) {
+	port := strconv.Itoa(containerPort)
 	out, err := stdout(ctx, s.cli.Argv[0], s.args("port", s.Spec.Service, port)...)
 	if err != nil {
-		return &Error{Kind: KindTarget, Msg: fmt.Sprintf(
+		return "", &Error{Kind: KindTarget, Msg: fmt.Sprintf(
 			"find the host port published for %s:%s: %v", s.Spec.Service, port, err), Err: err}
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
 	host, hostPort, err := net.SplitHostPort(strings.TrimSpace(line))
 	if err != nil || hostPort == "0" || hostPort == "" {
-		return &Error{Kind: KindTarget, Msg: fmt.Sprintf(
+		return "", &Error{Kind: KindTarget, Msg: fmt.Sprintf(
 			"service %q does not publish container port %s (compose port said %q); "+
 				"choose a published port with --port", s.Spec.Service, port, strings.TrimSpace(out))}
 	}
@@ -360,12 +409,11 @@ func (s *Stack) resolveURL(ctx context.Context, target *container) error {
 	case host == "" || ip != nil && ip.IsUnspecified():
 		host = "127.0.0.1"
 	case ip == nil || !ip.IsLoopback():
-		return &Error{Kind: KindTarget, Msg: fmt.Sprintf(
+		return "", &Error{Kind: KindTarget, Msg: fmt.Sprintf(
 			"service %q publishes port %s on %s only, not on loopback; "+
 				"apigate scans only what it can reach on this machine", s.Spec.Service, port, host)}
 	}
-	s.BaseURL = &url.URL{Scheme: "http", Host: net.JoinHostPort(host, hostPort)}
-	return nil
+	return net.JoinHostPort(host, hostPort), nil
 }
 
 // joinNetwork connects apigate's own container to the target's project network, where
