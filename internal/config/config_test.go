@@ -136,6 +136,14 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestTooLarge(t *testing.T) {
+	big := []byte("# " + strings.Repeat("x", MaxSize) + "\n")
+	_, err := Parse(big, "c.yml", Options{})
+	if err == nil || err.Error() != "c.yml: larger than 1024 KiB; a config is a few lines" {
+		t.Errorf("got %v", err)
+	}
+}
+
 func TestEmptyMeansDefaults(t *testing.T) {
 	for _, in := range []string{"", "# only a comment\n", "---\n"} {
 		c, err := Parse([]byte(in), "c.yml", Options{})
