@@ -47,6 +47,16 @@ var (
 			"principal, and take the client address only from the proxy you run (a fixed " +
 			"number of trusted hops); normalise paths before counting.",
 	}
+	RuleRateLimitEnumeration = Rule{
+		ID: "rate-limit-lockout-enumeration", Check: finding.CheckRateLimit,
+		Title:    "Login lockout reveals which usernames exist",
+		Severity: finding.SeverityLow, CWE: []string{"CWE-204"}, OWASP: "API2:2023",
+		Summary: "Failed logins lock existing accounts but never unknown usernames, so the lockout answers whether an account exists.",
+		Help: "An attacker learns valid usernames by sending a few wrong passwords and watching " +
+			"for the lockout, then targets only those. Count failures per submitted username " +
+			"whether or not it exists (or per client), and answer locked and unknown accounts " +
+			"the same way.",
+	}
 	RuleRateLimitRetryAfter = Rule{
 		ID: "rate-limit-retry-after-invalid", Check: finding.CheckRateLimit,
 		Title:    "Invalid Retry-After on a throttled response",
@@ -79,7 +89,8 @@ func (rateLimit) Check() finding.Check { return finding.CheckRateLimit }
 func (rateLimit) Late() int { return 2 }
 
 func (rateLimit) Rules() []Rule {
-	return []Rule{RuleRateLimitMissing, RuleRateLimitLogin, RuleRateLimitBypass, RuleRateLimitRetryAfter}
+	return []Rule{RuleRateLimitMissing, RuleRateLimitLogin, RuleRateLimitBypass,
+		RuleRateLimitEnumeration, RuleRateLimitRetryAfter}
 }
 
 // partVerdict is the outcome of one half of the probe.

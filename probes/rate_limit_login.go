@@ -84,12 +84,12 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 			if i == 1 {
 				note = " (from the first attempt: the general limit may still be in force)"
 			}
-			return s.loginBypass(ctx, l, first, fmt.Sprintf(
+			return s.afterLockout(ctx, l, first, i, fmt.Sprintf(
 				"failed logins to %s throttled with HTTP %d at attempt %d%s",
 				where, ex.Status, i, note))
 		}
 		if i > 1 && lockedOut(first, ex) {
-			return s.loginBypass(ctx, l, first, fmt.Sprintf(
+			return s.afterLockout(ctx, l, first, i, fmt.Sprintf(
 				"failed logins to %s locked out at attempt %d (HTTP %d)", where, i, ex.Status))
 		}
 	}
@@ -175,4 +175,51 @@ func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.
 	}
 	return partVerdict{status: finding.StatusPass, reason: reason +
 		"; forged X-Forwarded-For, X-Real-IP and X-Client-IP did not reset it"}
+}
+
+// afterLockout checks what an attacker does once failed logins are refused: reset the
+// counter with a forged client address, or use the lockout to tell real accounts apart.
+func (s *Session) afterLockout(ctx context.Context, l *loginTarget, first *httpx.Exchange,
+	lockedAt int, reason string) partVerdict {
+	v := s.loginBypass(ctx, l, first, reason)
+	if v.status != finding.StatusPass || l.Identity == nil || lockedAt < 2 || l.userField == "" {
+		return v
+	}
+	if f, note := s.lockoutEnumeration(ctx, l, first, lockedAt); f != nil {
+		v.status, v.findings = finding.StatusFail, append(v.findings, *f)
+		v.reason += "; " + note
+	} else if note != "" {
+		v.reason += "; " + note
+	}
+	return v
+}
+
+// lockoutEnumeration sends as many failures for a username that does not exist as locked
+// the real account, plus one. If the real account locks and the unknown name never does,
+// the lockout itself tells an attacker which usernames exist.
+func (s *Session) lockoutEnumeration(ctx context.Context, l *loginTarget, first *httpx.Exchange,
+	lockedAt int) (*finding.Finding, string) {
+	ghost := l.WithUser("apigate-" + s.Canary + "-nobody@example.invalid")
+	var last *httpx.Exchange
+	for i := 1; i <= lockedAt+1; i++ {
+		if opsBroken(s) || ctx.Err() != nil {
+			return nil, ""
+		}
+		ex, err := ghost.Send(ctx, s, fmt.Sprintf("apigate-wrong-%s-%d", s.Canary, i), nil)
+		if err != nil || ex.Status == 0 {
+			return nil, ""
+		}
+		if isThrottle(ex) || lockedOut(first, ex) {
+			return nil, "an unknown username locks the same way, so the lockout reveals no account"
+		}
+		last = ex
+	}
+	f := s.NewFinding(RuleRateLimitEnumeration, l.Op, last, finding.ConfidenceMedium,
+		fmt.Sprintf("Login lockout on %s %s reveals which usernames exist", l.Method, l.Path),
+		fmt.Sprintf("existing account: refused after %d failures; unknown username: attempt %d "+
+			"still answered HTTP %d", lockedAt-1, lockedAt+1, last.Status),
+		fmt.Sprintf("The account of %s locked after %d wrong passwords; a username that does "+
+			"not exist never did in %d.", l.Identity.Name, lockedAt-1, lockedAt+1))
+	f.Fingerprint = controlFingerprint(f, "enumeration")
+	return &f, "the lockout applies only to existing accounts (username enumeration)"
 }

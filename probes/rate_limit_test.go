@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -164,6 +165,21 @@ func TestRateLimit(t *testing.T) {
 			reasonHas: "at attempt 1 (from the first attempt",
 		},
 		{
+			name:  "lockout of existing accounts only reveals usernames",
+			items: rlThrottleAfter(12, "30"),
+			login: rlLockPerUser(func(user string) bool { return user == "alice" }),
+			ids:   []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
+			want: finding.StatusFail, rules: []string{"rate-limit-lockout-enumeration"},
+			reasonHas: "applies only to existing accounts",
+		},
+		{
+			name:  "trap: lockout per submitted username, existing or not, reveals nothing",
+			items: rlThrottleAfter(12, "30"),
+			login: rlLockPerUser(func(string) bool { return true }),
+			ids:   []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
+			want: finding.StatusPass, reasonHas: "an unknown username locks the same way",
+		},
+		{
 			name: "trap: limit above the burst but advertised with decreasing remaining passes",
 			items: func(n int, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("RateLimit-Policy", `"hourly";q=1000;w=3600`)
@@ -283,5 +299,23 @@ func TestRateLimitIsLateAfterLogging(t *testing.T) {
 	lg, ok2 := NewLogging().(Late)
 	if !ok1 || !ok2 || rl.Late() != 2 || lg.Late() != 1 {
 		t.Fatal("rate-limit must be Late 2 and logging Late 1")
+	}
+}
+
+// rlLockPerUser locks a username after 4 failures when counts(user) says it is counted.
+func rlLockPerUser(counts func(user string) bool) func(int, http.ResponseWriter, *http.Request) {
+	per := map[string]int{}
+	return func(n int, w http.ResponseWriter, r *http.Request) {
+		var body struct{ Username string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if counts(body.Username) {
+			per[body.Username]++
+			if per[body.Username] > 4 {
+				w.Header().Set("Retry-After", "300")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+		}
+		rlWrongPassword(n, w, r)
 	}
 }
