@@ -205,6 +205,7 @@ func TestExtractID(t *testing.T) {
 		body, location, want string
 	}{
 		{`{"id":12}`, "", "12"},
+		{`{"id":9007199254740993}`, "", "9007199254740993"},
 		{`{"data":{"uuid":"3f2c1c9e-8a8c-4d8e-9a51-5b1e5f0a7c11"}}`, "", "3f2c1c9e-8a8c-4d8e-9a51-5b1e5f0a7c11"},
 		{`{"order_id":"o-9"}`, "", "o-9"},
 		{`{"orderId":"o-7"}`, "", "o-7"},

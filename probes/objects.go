@@ -49,9 +49,10 @@ func (r *resource) Singular() string {
 	return strings.TrimSuffix(n, "s")
 }
 
-// findResources pairs each POST on a collection path without parameters with the item
-// operations one {param} below it. Collections needing other path values are left out: the
-// probes could not name a parent they own.
+// findResources pairs each POST on a collection path with the item operations one {param}
+// below it. The collection path may hold one parameter naming its owning user
+// (/users/{userId}/orders), which the probes fill with their own user id; collections under
+// any other parameter are left out, as the probes could not name a parent they own.
 func findResources(ops []*target.Operation) []*resource {
 	var out []*resource
 	for _, c := range ops {
@@ -112,8 +113,7 @@ func (r *resource) CollectionPath(op *target.Operation, parent string) string {
 // createBody builds a valid create body from the operation's schema in which every free
 // string carries marker, so the object can be recognised wherever it shows up.
 func createBody(op *target.Operation, marker string) map[string]any {
-	if op.RequestBody == nil || op.RequestBody.Type != "object" &&
-		len(op.RequestBody.Properties) == 0 {
+	if op.RequestBody == nil || len(op.RequestBody.Properties) == 0 {
 		return map[string]any{"name": marker, "title": marker, "description": marker}
 	}
 	body := map[string]any{}
@@ -185,7 +185,9 @@ func extractID(ex *httpx.Exchange, r *resource) string {
 		return ""
 	}
 	var obj map[string]any
-	if json.Unmarshal(ex.Body, &obj) == nil {
+	d := json.NewDecoder(bytes.NewReader(ex.Body))
+	d.UseNumber() // ids beyond 2^53 must survive
+	if d.Decode(&obj) == nil {
 		single := r.Singular()
 		keys := append([]string{r.Param}, idKeys...)
 		keys = append(keys, single+"_id", single+"Id")
@@ -296,6 +298,13 @@ func (pr *pathResolver) Resolve(ctx context.Context, op *target.Operation) (stri
 			continue
 		}
 		name := strings.Trim(seg, "{}<>:")
+		if ownerParam.MatchString(name) && pr.id != nil {
+			// A user's own branch: the identity's id, not the first user listed.
+			if v := identityUserID(ctx, pr.s, pr.id); v != "" {
+				vals[name] = v
+				continue
+			}
+		}
 		prefix := strings.Join(segs[:i], "/")
 		filled := FillPath(&target.Operation{Path: prefix, Params: op.Params}, vals)
 		v := pr.firstID(ctx, prefix, filled)
@@ -308,8 +317,8 @@ func (pr *pathResolver) Resolve(ctx context.Context, op *target.Operation) (stri
 	return withRequiredQuery(op, FillPath(op, vals)), ok
 }
 
-// withRequiredQuery appends the operation's required query parameters with example values, so a
-// search that needs ?q= is not refused for a missing parameter.
+// withRequiredQuery appends the operation's required query parameters with example values,
+// so a search that needs ?q= is not refused for a missing parameter.
 func withRequiredQuery(op *target.Operation, path string) string {
 	q := url.Values{}
 	for _, p := range op.Params {
