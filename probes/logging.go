@@ -48,11 +48,14 @@ var (
 
 // Timing of the log read.
 const (
-	logFlushWait = 2 * time.Second
 	logPollEvery = 250 * time.Millisecond
 	// logClockSkew widens the window read, since the service's clock may differ.
 	logClockSkew = 2 * time.Second
 )
+
+// logFlushWait is how long the probe waits for its request ids to reach the logs. A
+// variable only so that tests of services that never log them need not wait it out.
+var logFlushWait = 2 * time.Second
 
 // testCardNumber is the Luhn-valid card number every payment processor documents as a test
 // card: it is recognisable and belongs to nobody.

@@ -130,6 +130,8 @@ func leaky(l *memLogs, r *http.Request, body []byte, _ int) {
 }
 
 func TestLogging(t *testing.T) {
+	defer func(d time.Duration) { logFlushWait = d }(logFlushWait)
+	logFlushWait = 300 * time.Millisecond
 	cases := []struct {
 		name   string
 		style  logStyle
@@ -212,6 +214,8 @@ func TestLogging(t *testing.T) {
 }
 
 func TestLoggingSecretExcerptIsRedacted(t *testing.T) {
+	defer func(d time.Duration) { logFlushWait = d }(logFlushWait)
+	logFlushWait = 300 * time.Millisecond
 	srv, logs := logServer(leaky)
 	defer srv.Close()
 	s := newTestSession(t, srv.URL, &target.Target{Operations: logOps, Logs: logs,
