@@ -79,6 +79,14 @@ func (massAssignment) Run(ctx context.Context, s *Session) Verdict {
 	}
 	m := &massRun{s: s, ctx: ctx, a: a, b: s.Identity(1)}
 	m.bID = m.identityID(m.b)
+	if me := meOp(s.Target.Operations, http.MethodGet); me != nil && len(PathParams(me.Path)) == 0 {
+		if obj, _ := m.readObject(a, me.Path); isAdminRecord(obj) {
+			// An administrator may change roles by design; such a change proves nothing.
+			m.aAdmin = true
+			m.skipped = append(m.skipped, fmt.Sprintf("role and admin fields (%s is an "+
+				"administrator, who may set them by design)", a.Name))
+		}
+	}
 	m.profile()
 	rs := findResources(s.Target.Operations)
 	if len(rs) > massMaxResources {
@@ -99,6 +107,8 @@ type massRun struct {
 	ctx  context.Context
 	a, b *target.Identity
 	bID  any // B's user id, the value injected into owner fields
+	// aAdmin is set when A is an administrator: privilege fields are then not judged.
+	aAdmin bool
 
 	findings []finding.Finding
 	tried    int      // fields injected
@@ -192,6 +202,9 @@ func massRank(k string) string {
 // injectValue chooses a value for field unlike the current one, or reports that none fits.
 func (m *massRun) injectValue(field string, current any, schema *target.Schema) (any, bool) {
 	rule, _ := massCategory(field)
+	if m.aAdmin && rule.ID == RuleMassPrivilege.ID {
+		return nil, false
+	}
 	if rule.ID == RuleMassOwnership.ID {
 		if m.bID == nil || fmt.Sprint(m.bID) == fmt.Sprint(current) {
 			return nil, false

@@ -182,6 +182,20 @@ func TestMassAssignmentRestoresAndCleansUp(t *testing.T) {
 	}
 }
 
+func TestMassAssignmentAdminMayChangeRoles(t *testing.T) {
+	api := &shopAPI{storeRole: true}
+	s := shopSession(t, api, false)
+	api.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/me", nil)) // seed users
+	api.users["alice"]["role"] = "admin"
+	v := runTestProbe(t, NewMassAssignment(), s)
+	if hasRule(v, "mass-assignment-privilege") {
+		t.Errorf("an administrator changing roles was reported: %v", titles(v))
+	}
+	if !strings.Contains(v.Reason, "administrator") {
+		t.Errorf("reason does not say why role fields were skipped: %s", v.Reason)
+	}
+}
+
 func TestMassAssignmentNeedsIdentity(t *testing.T) {
 	srv := httptest.NewServer(&shopAPI{})
 	t.Cleanup(srv.Close)
