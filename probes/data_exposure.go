@@ -432,6 +432,15 @@ func (e *exposureRun) scanLogins() {
 		hits := scanJSON(ex.Body, scanOptions{TokenIssuing: true, Own: []string{sent}})
 		e.report(op, id, ex, hits,
 			"This is the login answer, where tokens are expected; this value is not one.")
+		if len(sent) >= 4 && strings.Contains(string(ex.Body), sent) {
+			// Our own password reflected: weaker than a stored one, still worth fixing.
+			f := e.s.NewFinding(RuleExposurePassword, op, ex, finding.ConfidenceMedium,
+				fmt.Sprintf("%s %s echoes the password it was sent", op.Method, op.Path),
+				"the login answer contains the password of the request", fmt.Sprintf(
+					"Logging in as %s returned the submitted password in the answer body.", id.Name))
+			f.Severity = finding.SeverityMedium
+			e.findings = append(e.findings, f)
+		}
 	}
 }
 

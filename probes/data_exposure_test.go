@@ -88,6 +88,7 @@ type exposureAPI struct {
 	listEmails bool // GET /api/users shows every user's e-mail
 	hashInMe   bool // GET /api/me returns password_hash
 	tokens     bool // GET /api/sessions lists every user's bearer token
+	echoLogin  bool // the login answer repeats the request body
 }
 
 func (a *exposureAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +103,11 @@ func (a *exposureAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: "0123456789abcdef0123456789abcdef"})
+		if a.echoLogin {
+			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "t-0123456789abcdef",
+				"request": b})
+			return
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": signHS256("k", map[string]any{"sub": b["username"]}),
 			"token_type": "Bearer", "refresh_token": "rt-abcdefghijklmnopqrstuvwxyz"})
 		return
@@ -163,6 +169,7 @@ func TestDataExposureProbe(t *testing.T) {
 		{"bob sees alice's e-mail in the user list", exposureAPI{listEmails: true}, []string{"exposure-pii-cross-user"}},
 		{"password hash in /me", exposureAPI{hashInMe: true}, []string{"exposure-password-hash"}},
 		{"every user's bearer token in a listing", exposureAPI{tokens: true}, []string{"exposure-token"}},
+		{"login answer echoes the password", exposureAPI{echoLogin: true}, []string{"exposure-password"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
