@@ -142,3 +142,19 @@ func shortTimeoutClient(t *testing.T, base string) *httpx.Client {
 	}
 	return c.Scope("hang")
 }
+
+func TestSensitiveNameAndSameResource(t *testing.T) {
+	for name, want := range map[string]bool{
+		"password_hash": true, "passwordHash": true, "accessToken": true, "api-key": true,
+		"commit_hash": false, "next_page_token": false, "name": false, "tokens_used": false,
+	} {
+		if sensitiveName(name) != want {
+			t.Errorf("sensitiveName(%q) != %v", name, want)
+		}
+	}
+	if !sameResource([]byte(`{"a":1,"b":[2]}`), []byte(`{"b":[],"a":9}`)) ||
+		sameResource([]byte(`{"a":1}`), []byte(`<html>shell</html>`)) ||
+		!sameResource([]byte(`[1]`), []byte(`[]`)) {
+		t.Error("sameResource")
+	}
+}

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -139,6 +140,8 @@ type burstEndpoint struct {
 	op   *target.Operation
 	id   *target.Identity
 	path string
+	// base is the 2xx answer that made it the choice, to recognise the same resource.
+	base *httpx.Exchange
 }
 
 // pickBurstEndpoint finds a GET that answers 2xx: authenticated ones first (limits are
@@ -182,6 +185,7 @@ func (s *Session) pickBurstEndpoint(ctx context.Context) *burstEndpoint {
 		}
 		ex, err := s.Send(ctx, c.id, http.MethodGet, c.path, nil, nil)
 		if err == nil && Is2xx(ex.Status) {
+			c.base = ex
 			return c
 		}
 	}
@@ -469,8 +473,9 @@ func (s *Session) tryBypass(ctx context.Context, e *burstEndpoint) (*finding.Fin
 			break
 		}
 		ex, err := s.Send(ctx, e.id, http.MethodGet, v.path, nil, v.header)
-		if err != nil || !Is2xx(ex.Status) || LooksLikeError(ex.Body) {
-			continue
+		if err != nil || !Is2xx(ex.Status) || LooksLikeError(ex.Body) ||
+			(e.base != nil && !sameResource(e.base.Body, ex.Body)) {
+			continue // refused, or another page (a catch-all answering the path variant)
 		}
 		if !control() {
 			return nil, "the limit lifted while bypasses were tried"
@@ -488,4 +493,29 @@ func (s *Session) tryBypass(ctx context.Context, e *burstEndpoint) (*finding.Fin
 		return &f, "bypassed with " + v.name
 	}
 	return nil, "no bypass with X-Forwarded-For, X-Real-IP, X-Client-IP or path variants"
+}
+
+// sameResource reports whether two answers look like the same resource: JSON of the same
+// shape (the same top-level keys, or both lists), or near-identical text.
+func sameResource(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil {
+		switch xa := x.(type) {
+		case []any:
+			_, ok := y.([]any)
+			return ok
+		case map[string]any:
+			yb, ok := y.(map[string]any)
+			if !ok || len(xa) != len(yb) {
+				return false
+			}
+			for k := range xa {
+				if _, ok := yb[k]; !ok {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return Similarity(a, b) >= 0.8
 }

@@ -163,6 +163,13 @@ func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.
 			ex.Status == http.StatusLocked || !ordinary(ex.Status) {
 			continue
 		}
+		// The same attempt without the forged header must still be refused, or the limit
+		// simply expired.
+		ctl, err := l.Send(ctx, s, "apigate-wrong-"+s.Canary+"-control", nil)
+		if err != nil || !(isThrottle(ctl) || ctl.Status == http.StatusLocked || lockedOut(first, ctl)) {
+			return partVerdict{status: finding.StatusPass, reason: reason +
+				"; the refusal had lifted when bypasses were tried"}
+		}
 		excerpt := HeaderExcerpt(&httpx.Exchange{Header: v.header}, "X-Forwarded-For",
 			"X-Real-IP", "X-Client-IP") + fmt.Sprintf("\nHTTP %d, as before the lockout", ex.Status)
 		f := s.NewFinding(RuleRateLimitBypass, l.Op, ex, finding.ConfidenceHigh,

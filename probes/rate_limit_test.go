@@ -180,6 +180,19 @@ func TestRateLimit(t *testing.T) {
 			want: finding.StatusPass, reasonHas: "an unknown username locks the same way",
 		},
 		{
+			name: "trap: a catch-all page for path variants is no bypass",
+			items: func(n int, w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/api/items" {
+					fmt.Fprint(w, "<html><body>app shell</body></html>")
+					return
+				}
+				rlThrottleAfter(10, "60")(n, w, r)
+			},
+			login: rlLockPerUser(func(string) bool { return true }),
+			ids:   []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
+			want: finding.StatusPass, reasonHas: "no bypass with X-Forwarded-For",
+		},
+		{
 			name: "trap: limit above the burst but advertised with decreasing remaining passes",
 			items: func(n int, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("RateLimit-Policy", `"hourly";q=1000;w=3600`)

@@ -180,8 +180,9 @@ func (versioning) Run(ctx context.Context, s *Session) Verdict {
 
 // sensitiveFieldWords mark response fields whose appearance only on the old version is an
 // exposure, not a schema change.
-var sensitiveFieldWords = []string{"password", "passwd", "hash", "secret", "token", "api_key",
-	"apikey", "ssn", "salt", "private", "credit_card", "card_number", "cvv"}
+var sensitiveFieldWords = []string{"password", "passwd", "pwd", "pass_hash", "secret",
+	"api_key", "apikey", "access_token", "refresh_token", "auth_token", "session_token", "ssn",
+	"salt", "private_key", "credit_card", "card_number", "cvv"}
 
 // allowsOrigin reports whether a response lets origin read it.
 func allowsOrigin(ex *httpx.Exchange, origin string) bool {
@@ -189,8 +190,17 @@ func allowsOrigin(ex *httpx.Exchange, origin string) bool {
 	return a == origin || a == "*"
 }
 
+// sensitiveName reports a field name that holds a secret, in snake_case, camelCase or
+// kebab-case.
 func sensitiveName(k string) bool {
-	k = strings.ToLower(strings.ReplaceAll(k, "-", "_"))
+	var b strings.Builder
+	for i, r := range k {
+		if r >= 'A' && r <= 'Z' && i > 0 {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	k = strings.ToLower(strings.ReplaceAll(b.String(), "-", "_"))
 	for _, w := range sensitiveFieldWords {
 		if strings.Contains(k, w) {
 			return true
