@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sort"
@@ -66,6 +67,15 @@ func (a *authRun) testJWT() {
 		{"the signature stripped (trailing dot kept)", tok.stripped(true), RuleJWTStripped},
 		{"the signature stripped (two segments)", tok.stripped(false), RuleJWTStripped},
 		{"an expired exp and the original signature", tok.withClaims(expired), RuleJWTSignature},
+	}
+	if size := ecdsaSize(tok.alg()); size > 0 {
+		// r = s = 0 passes broken ECDSA verifiers (CVE-2022-21449, Java 15-18).
+		zero := tok.parts[0] + "." + tok.parts[1] + "." +
+			base64.RawURLEncoding.EncodeToString(make([]byte, 2*size))
+		variants = append(variants, struct {
+			name, tok string
+			rule      Rule
+		}{"an all-zero ECDSA signature (CVE-2022-21449)", zero, RuleJWTSignature})
 	}
 	reported := map[string]bool{}
 	for _, b := range guarded[:min(len(guarded), authMaxJWTOps)] {
@@ -220,4 +230,17 @@ func jsonKeys(m map[string]any) string {
 	}
 	sort.Strings(ks)
 	return "{" + strings.Join(ks, ", ") + "}"
+}
+
+// ecdsaSize is the byte length of r (and s) in an ES* signature, 0 for other algorithms.
+func ecdsaSize(alg string) int {
+	switch alg {
+	case "ES256":
+		return 32
+	case "ES384":
+		return 48
+	case "ES512":
+		return 66
+	}
+	return 0
 }

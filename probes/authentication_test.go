@@ -2,6 +2,8 @@ package probes
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -445,5 +447,51 @@ func TestAuthenticationWithoutIdentity(t *testing.T) {
 	v = runTestProbe(t, NewAuthentication(), s)
 	if len(v.Findings) > 0 || v.Status == finding.StatusPass && !strings.Contains(v.Reason, "public") {
 		t.Errorf("undeclared route without identity: %s %v (%s)", v.Status, rulesFired(v), v.Reason)
+	}
+}
+
+// esAPI issues ES256 tokens; psychic accepts an all-zero signature like the broken Java
+// verifiers of CVE-2022-21449.
+func TestAuthenticationPsychicSignature(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := json.Marshal(map[string]any{"alg": "ES256", "typ": "JWT"})
+	c, _ := json.Marshal(map[string]any{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+	in := b64(h) + "." + b64(c)
+	sum := sha256.Sum256([]byte(in))
+	r, sv, _ := ecdsa.Sign(rand.Reader, key, sum[:])
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	sv.FillBytes(sig[32:])
+	tok := in + "." + b64(sig)
+	for _, psychic := range []bool{true, false} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			p := strings.Split(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer "), ".")
+			ok := false
+			if len(p) == 3 {
+				sb, _ := base64.RawURLEncoding.DecodeString(p[2])
+				d := sha256.Sum256([]byte(p[0] + "." + p[1]))
+				if len(sb) == 64 {
+					rr, ss := new(big.Int).SetBytes(sb[:32]), new(big.Int).SetBytes(sb[32:])
+					ok = psychic && rr.Sign() == 0 && ss.Sign() == 0 ||
+						ecdsa.Verify(&key.PublicKey, d[:], rr, ss)
+				}
+			}
+			if !ok {
+				w.WriteHeader(401)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"username":"alice","plan":"pro"}`))
+		}))
+		s := newTestSession(t, srv.URL, &target.Target{Operations: testOps("!GET /api/me"),
+			Identities: []*target.Identity{bearer("alice", tok)}})
+		v := runTestProbe(t, NewAuthentication(), s)
+		srv.Close()
+		if got := hasRule(v, "auth-jwt-signature-not-verified"); got != psychic {
+			t.Errorf("psychic=%v: fired=%v (%v; %s)", psychic, got, rulesFired(v), v.Reason)
+		}
 	}
 }
