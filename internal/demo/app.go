@@ -3,7 +3,6 @@ package demo
 import (
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -29,7 +28,9 @@ type app struct {
 	sunset time.Time
 }
 
-// Login limits: 5 failed attempts per key in 5 minutes.
+// The limits: 5 failed logins per key in 5 minutes; in hardened mode also 60 requests per
+// client and route in 10 seconds, enough for a scan's ordinary traffic to one operation and
+// too few for a burst of 100.
 const (
 	loginQuota  = 5
 	loginWindow = 5 * time.Minute
@@ -50,11 +51,7 @@ func newApp(opts Options) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out io.Writer
-	if opts.LogOutput != nil {
-		out = opts.LogOutput
-	}
-	logs := newLogBuffer(out)
+	logs := newLogBuffer(opts.LogOutput)
 	a := &app{
 		hardened:   opts.Hardened,
 		store:      st,
