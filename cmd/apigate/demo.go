@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/apigate/apigate/internal/demo"
+	"github.com/apigate/apigate/internal/finding"
 	"github.com/apigate/apigate/internal/httpx"
 	"github.com/apigate/apigate/internal/identity"
+	"github.com/apigate/apigate/internal/locate"
 	"github.com/apigate/apigate/internal/openapi"
 	"github.com/apigate/apigate/internal/target"
 )
@@ -49,9 +51,14 @@ func cmdDemo(args []string, stdout, stderr io.Writer) (int, error) {
 			log.Warn("demo API did not stop cleanly", "error", err)
 		}
 	}()
-	t, err := demoTarget(ctx, srv, o)
+	t, doc, err := demoTarget(ctx, srv, o)
 	if err != nil {
 		return exitError, err
+	}
+	// Findings point at the demo's document in this repository, as a scan of any project
+	// with a committed document would.
+	o.Accept = func(rep *finding.Report) {
+		locate.Fill(rep, locate.Options{Operations: t.Operations, Document: doc.Location()})
 	}
 	fmt.Fprint(stderr, demoIntro(srv))
 	return executeScan(ctx, t, o, log, stdout)
@@ -72,11 +79,12 @@ func demoIntro(srv *demo.Server) string {
 // demoTarget describes the running demo as a scan target: its operations from its own
 // OpenAPI document (anchored to internal/demo/openapi.yaml), alice and bob logged in
 // through the document's login operation, its in-memory log, and its TLS side.
-func demoTarget(ctx context.Context, srv *demo.Server, o scanOptions) (*target.Target, error) {
+func demoTarget(ctx context.Context, srv *demo.Server, o scanOptions) (*target.Target,
+	*openapi.Document, error) {
 	spec, _ := srv.OpenAPI()
 	doc, err := openapi.Load(spec, demo.SpecFile, openapi.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	t := &target.Target{Base: srv.BaseURL(), Operations: doc.Operations, Logs: srv.Logs()}
 	if srv.Hardened() {
@@ -102,16 +110,16 @@ func demoTarget(ctx context.Context, srv *demo.Server, o scanOptions) (*target.T
 		RootCAs: srv.RootCAs(), Redactor: red, UserAgent: "apigate/" + version,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	t.Identities, err = identity.Build(ctx, specs, identity.Options{
 		Client: login, Target: t,
 		LoginOperation: doc.LoginOperation(), SignupOperation: doc.SignupOperation(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("demo: log in: %w", err)
+		return nil, nil, fmt.Errorf("demo: log in: %w", err)
 	}
-	return t, nil
+	return t, doc, nil
 }
 
 // cmdDemoServe runs the demo API alone until SIGINT or SIGTERM, logging its requests to

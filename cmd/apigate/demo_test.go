@@ -47,6 +47,35 @@ func TestDemoVulnerable(t *testing.T) {
 	if len(rep.Findings) == 0 {
 		t.Fatal("no findings on the vulnerable demo")
 	}
+	// Every finding is anchored to the demo's document, within the part the vulnerable mode
+	// serves; a finding on a documented operation to that operation's line.
+	lines := strings.Split(string(demo.Spec(false)), "\n")
+	for _, f := range rep.Findings {
+		loc := f.Location
+		if loc == nil || loc.File != demo.SpecFile || loc.Line < 1 || loc.Line > len(lines) {
+			t.Errorf("finding %s on %s %s: location %+v", f.Rule, f.Method, f.Path, loc)
+			continue
+		}
+		if want := operationLine(lines, f.Method, f.Path); want > 0 && loc.Line != want {
+			t.Errorf("finding %s on %s %s anchored to line %d, want %d", f.Rule, f.Method,
+				f.Path, loc.Line, want)
+		}
+	}
+}
+
+// operationLine is the 1-based line of "method:" under "path:" in a YAML document, 0 when
+// the document has no such operation.
+func operationLine(lines []string, method, path string) int {
+	in := false
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  /"):
+			in = l == "  "+path+":"
+		case in && l == "    "+strings.ToLower(method)+":":
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // TestDemoHardened: the hardened demo is the false-positive control. The scan must report

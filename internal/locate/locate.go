@@ -55,11 +55,21 @@ func Fill(rep *finding.Report, o Options) {
 }
 
 // fromOperations finds the document line of the operation a finding is about: the same
-// method and path, else any method on the same path.
+// method and path, else any method on the same path. Operations with exactly the finding's
+// template are tried first, so that a finding on /orders/{id} is not anchored to
+// /orders/export, which the {id} parameter also matches.
 func fromOperations(ops []*target.Operation, method, path string) *finding.Location {
+	exact := func(p string) bool { return p == path }
+	if loc := matchOperation(ops, method, exact); loc != nil {
+		return loc
+	}
+	return matchOperation(ops, method, func(p string) bool { return samePath(p, path) })
+}
+
+func matchOperation(ops []*target.Operation, method string, fits func(string) bool) *finding.Location {
 	var anyMethod *finding.Location
 	for _, op := range ops {
-		if op.Source == nil || !samePath(op.Path, path) {
+		if op.Source == nil || !fits(op.Path) {
 			continue
 		}
 		if strings.EqualFold(op.Method, method) {
