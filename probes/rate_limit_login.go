@@ -59,7 +59,7 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 	var first, last *httpx.Exchange
 	var states []RateLimitState
 	var durs []time.Duration
-	errs := 0
+	errs, changed := 0, 0
 	for i := 1; i <= k && ctx.Err() == nil && !opsBroken(s); i++ {
 		ex, err := l.Send(ctx, s, fmt.Sprintf("apigate-wrong-%s-%d", s.Canary, i), nil)
 		if err != nil || ex.Status == 0 {
@@ -92,6 +92,9 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 			return s.afterLockout(ctx, l, first, i, fmt.Sprintf(
 				"failed logins to %s locked out at attempt %d (HTTP %d)", where, i, ex.Status))
 		}
+		if ex.Status != first.Status {
+			changed++
+		}
 	}
 	if first == nil || errs > k/2 || opsBroken(s) {
 		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
@@ -112,6 +115,12 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 		return partVerdict{status: finding.StatusPass, reason: fmt.Sprintf(
 			"failed logins to %s advertise a limit whose remaining quota went from %d to %d (%s)",
 			where, f.Remaining, lo.Remaining, lo)}
+	}
+	if changed > 0 {
+		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
+			"login brute force: %d of the answers from %s changed from HTTP %d (last HTTP %d) "+
+				"without a recognisable throttle or lockout (overload, or a block page?)",
+			changed, where, first.Status, last.Status)}
 	}
 	n := k - errs
 	title := fmt.Sprintf("%d failed logins in a row accepted without throttling on %s %s",

@@ -193,6 +193,19 @@ func TestRateLimit(t *testing.T) {
 			want: finding.StatusPass, reasonHas: "no bypass with X-Forwarded-For",
 		},
 		{
+			name:  "trap: a login that starts answering plain 503 is inconclusive, not unlimited",
+			items: rlThrottleAfter(12, "30"),
+			login: func(n int, w http.ResponseWriter, r *http.Request) {
+				if n > 6 {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				rlWrongPassword(n, w, r)
+			},
+			ids: []*target.Identity{opsIdentity("alice", true)}, ops: rlItemsOps,
+			want: finding.StatusInconclusive, reasonHas: "changed from HTTP 401 (last HTTP 503)",
+		},
+		{
 			name: "trap: limit above the burst but advertised with decreasing remaining passes",
 			items: func(n int, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("RateLimit-Policy", `"hourly";q=1000;w=3600`)
