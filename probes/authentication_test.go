@@ -495,3 +495,42 @@ func TestAuthenticationPsychicSignature(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeAuthMatrix pins the status matrix of detection-notes §2.
+func TestJudgeAuthMatrix(t *testing.T) {
+	base := fakeExchange(200, `{"id":1,"username":"alice","plan":"pro"}`)
+	cases := []struct {
+		name   string
+		status int
+		ct     string
+		body   string
+		loc    string
+		want   authOutcome
+	}{
+		{"401", 401, "", `{"error":"unauthorized"}`, "", outRefused},
+		{"403 Not authenticated", 403, "", `{"detail":"Not authenticated"}`, "", outRefused},
+		{"404 hides the resource", 404, "", ``, "", outRefused},
+		{"redirect to login", 302, "", ``, "/login?next=/api/me", outRefused},
+		{"redirect elsewhere", 302, "", ``, "/api/other", outNotBypass},
+		{"HTML login page", 200, "text/html", `<form><input type=password></form>`, "", outRefused},
+		{"empty list", 200, "", `[]`, "", outInconclusive},
+		{"empty object", 200, "", `{}`, "", outInconclusive},
+		{"error-shaped 200", 200, "", `{"status":"fail","message":"token expired"}`, "", outInconclusive},
+		{"guest object unlike the baseline", 200, "", `{"id":0,"username":"guest"}`, "", outInconclusive},
+		{"the baseline itself", 200, "", `{"id":1,"username":"alice","plan":"pro"}`, "", outAccepted},
+		{"validation before auth", 422, "", `{"detail":"bad"}`, "", outNotBypass},
+		{"server error", 500, "", `oops`, "", outNotBypass},
+	}
+	for _, c := range cases {
+		ex := fakeExchange(c.status, c.body)
+		if c.ct != "" {
+			ex.Header.Set("Content-Type", c.ct)
+		}
+		if c.loc != "" {
+			ex.Header.Set("Location", c.loc)
+		}
+		if got, why := judgeAuth(ex, base); got != c.want {
+			t.Errorf("%s: outcome %d (%s), want %d", c.name, got, why, c.want)
+		}
+	}
+}
