@@ -51,7 +51,7 @@ func (r *logRun) forbiddenObject(ctx context.Context) {
 	h, rid := r.header()
 	ex, err := s.Send(ctx, b, http.MethodGet, path, nil, h)
 	if err == nil && (ex.Status == 403 || ex.Status == 404 || ex.Status == 401) {
-		r.record("forbidden object", rid, ex, nil)
+		r.record("forbidden object", rid, ex)
 	} else if err == nil {
 		r.notes = append(r.notes, fmt.Sprintf("the second identity's read of the first one's "+
 			"object answered %d, so there was no refusal to log", ex.Status))
