@@ -127,7 +127,7 @@ func (l *auditLog) access(r *http.Request, route string, status int, d time.Dura
 	if !l.hardened {
 		return
 	}
-	l.json.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	l.json.LogAttrs(r.Context(), slog.LevelInfo, "request", withRequestID(r,
 		slog.String("event", "http_request"),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
@@ -135,8 +135,7 @@ func (l *auditLog) access(r *http.Request, route string, status int, d time.Dura
 		slog.Int("status", status),
 		slog.Int64("duration_us", d.Microseconds()),
 		slog.String("client_ip", clientIP(r)),
-		slog.String("request_id", requestID(r)),
-	)
+	)...)
 }
 
 // event logs a security event named with the OWASP logging vocabulary (authn_login_fail,
@@ -149,21 +148,24 @@ func (l *auditLog) event(r *http.Request, level slog.Level, name, msg string, at
 		}
 		return
 	}
-	all := append([]slog.Attr{
+	all := withRequestID(r,
 		slog.String("event", name),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.String("client_ip", clientIP(r)),
-		slog.String("request_id", requestID(r)),
-	}, attrs...)
-	l.json.LogAttrs(r.Context(), level, msg, all...)
+	)
+	l.json.LogAttrs(r.Context(), level, msg, append(all, attrs...)...)
 }
 
-// requestID is the caller's X-Request-ID, bounded in length; JSON encoding escapes the rest.
-func requestID(r *http.Request) string {
+// withRequestID adds the caller's X-Request-ID, when it sent one, so that an operator can
+// find the lines of one request. It is cut to 128 bytes; JSON encoding escapes the rest.
+func withRequestID(r *http.Request, attrs ...slog.Attr) []slog.Attr {
 	id := r.Header.Get("X-Request-ID")
+	if id == "" {
+		return attrs
+	}
 	if len(id) > 128 {
 		id = id[:128]
 	}
-	return id
+	return append(attrs, slog.String("request_id", id))
 }
