@@ -20,11 +20,11 @@ func (a *app) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			p := recover()
-			if p == nil || p == http.ErrAbortHandler {
-				if p != nil {
-					panic(p)
-				}
+			if p == nil {
 				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p) // net/http's own way of cutting a response; not an error
 			}
 			stack := debug.Stack()
 			if !a.hardened {
