@@ -430,7 +430,18 @@ func bypassVariants(path, canary string) []bypassVariant {
 		dummy = query + "&" + dummy
 	}
 	vs = append(vs, bypassVariant{name: "dummy query parameter", path: base + "?" + dummy})
-	return vs
+	return append(vs, versionDowngrades(path)...)
+}
+
+// versionDowngrades asks an older API version for the same thing: limits added in v2 are
+// often missing on v1 (checks are per route).
+func versionDowngrades(path string) []bypassVariant {
+	base, query, _ := strings.Cut(path, "?")
+	older, _, ok := olderVersions(base)
+	if !ok {
+		return nil
+	}
+	return []bypassVariant{{name: "older API version", path: withQuery(older[0], query)}}
 }
 
 func withQuery(p, q string) string {
@@ -492,7 +503,8 @@ func (s *Session) tryBypass(ctx context.Context, e *burstEndpoint) (*finding.Fin
 				"unchanged request was still refused.", v.name))
 		return &f, "bypassed with " + v.name
 	}
-	return nil, "no bypass with X-Forwarded-For, X-Real-IP, X-Client-IP or path variants"
+	return nil, "no bypass with X-Forwarded-For, X-Real-IP, X-Client-IP, path variants or an " +
+		"older API version"
 }
 
 // sameResource reports whether two answers look like the same resource: JSON of the same

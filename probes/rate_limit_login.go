@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/apigate/apigate/internal/finding"
@@ -163,11 +164,14 @@ func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.
 	if isThrottle(first) || lockedOut(first, first) {
 		ordinary = func(st int) bool { return st == 401 || st == 403 }
 	}
-	for _, v := range bypassVariants(l.Path, s.Canary)[:3] {
+	variants := slices.Concat(bypassVariants(l.Path, s.Canary)[:3], versionDowngrades(l.Path))
+	for _, v := range variants {
 		if opsBroken(s) {
 			break
 		}
-		ex, err := l.Send(ctx, s, "apigate-wrong-"+s.Canary+"-bypass", v.header)
+		lv := *l
+		lv.Path = v.path
+		ex, err := lv.Send(ctx, s, "apigate-wrong-"+s.Canary+"-bypass", v.header)
 		if err != nil || ex.Status == 0 || isThrottle(ex) || hasLockoutWord(ex.Body) ||
 			ex.Status == http.StatusLocked || !ordinary(ex.Status) {
 			continue
@@ -175,12 +179,18 @@ func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.
 		// The same attempt without the forged header must still be refused, or the limit
 		// simply expired.
 		ctl, err := l.Send(ctx, s, "apigate-wrong-"+s.Canary+"-control", nil)
-		if err != nil || !(isThrottle(ctl) || ctl.Status == http.StatusLocked || lockedOut(first, ctl)) {
+		stillRefused := err == nil &&
+			(isThrottle(ctl) || ctl.Status == http.StatusLocked || lockedOut(first, ctl))
+		if !stillRefused {
 			return partVerdict{status: finding.StatusPass, reason: reason +
 				"; the refusal had lifted when bypasses were tried"}
 		}
-		excerpt := HeaderExcerpt(&httpx.Exchange{Header: v.header}, "X-Forwarded-For",
-			"X-Real-IP", "X-Client-IP") + fmt.Sprintf("\nHTTP %d, as before the lockout", ex.Status)
+		excerpt := fmt.Sprintf("%s %s", l.Method, v.path)
+		if v.header != nil {
+			excerpt = HeaderExcerpt(&httpx.Exchange{Header: v.header}, "X-Forwarded-For",
+				"X-Real-IP", "X-Client-IP")
+		}
+		excerpt += fmt.Sprintf("\nHTTP %d, as before the lockout", ex.Status)
 		f := s.NewFinding(RuleRateLimitBypass, l.Op, ex, finding.ConfidenceHigh,
 			fmt.Sprintf("Login throttling on %s %s bypassed with %s", l.Method, l.Path, v.name),
 			excerpt, fmt.Sprintf("After failed logins were refused, one more attempt with %s was "+
@@ -190,7 +200,8 @@ func (s *Session) loginBypass(ctx context.Context, l *loginTarget, first *httpx.
 			reason: reason + ", but bypassed with " + v.name}
 	}
 	return partVerdict{status: finding.StatusPass, reason: reason +
-		"; forged X-Forwarded-For, X-Real-IP and X-Client-IP did not reset it"}
+		"; forged X-Forwarded-For, X-Real-IP and X-Client-IP (and an older API version, if " +
+		"any) did not reset it"}
 }
 
 // afterLockout checks what an attacker does once failed logins are refused: reset the

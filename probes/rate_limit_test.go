@@ -345,3 +345,37 @@ func rlLockPerUser(counts func(user string) bool) func(int, http.ResponseWriter,
 		rlWrongPassword(n, w, r)
 	}
 }
+
+// Limits added to v2 and missing on v1 are a bypass; a v1 that does not exist is not.
+func TestRateLimitVersionDowngrade(t *testing.T) {
+	for _, v1Live := range []bool{true, false} {
+		var mu sync.Mutex
+		n := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch r.URL.Path {
+			case "/api/v2/items":
+				n++
+				rlThrottleAfter(8, "60")(n, w, r)
+			case "/api/v1/items":
+				if v1Live {
+					rlOKItems(0, w, r)
+					return
+				}
+				http.NotFound(w, r)
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		s := newTestSession(t, srv.URL, &target.Target{Options: target.Options{Burst: 20},
+			Operations: []*target.Operation{{Method: "GET", Path: "/api/v2/items"}}})
+		v := NewRateLimit().Run(context.Background(), s)
+		srv.Close()
+		bypassed := len(v.Findings) == 1 && v.Findings[0].Rule == "rate-limit-bypass" &&
+			strings.Contains(v.Findings[0].Title, "older API version")
+		if bypassed != v1Live {
+			t.Errorf("v1 live %v: %s %s (%d findings)", v1Live, v.Status, v.Reason, len(v.Findings))
+		}
+	}
+}
