@@ -133,6 +133,7 @@ func (authentication) Run(ctx context.Context, s *Session) Verdict {
 			"public or is a login, health or documentation route")
 	}
 	a.pr = newPathResolver(s, a.id)
+	a.resources = findResources(s.Target.Operations)
 	var reads, writes []*target.Operation
 	for _, op := range ops {
 		if isSafeMethod(op.Method) {
@@ -161,6 +162,8 @@ type authRun struct {
 	ctx context.Context
 	id  *target.Identity
 	pr  *pathResolver
+	// resources are the API's create/item pairs, for objects to act on.
+	resources []*resource
 
 	findings []finding.Finding
 	// baselines are read operations whose authenticated answer is a usable reference.
@@ -344,8 +347,15 @@ func credentialHeaders(id *target.Identity, tok string) http.Header {
 // testRead sends a read operation with valid, no and malformed credentials.
 func (a *authRun) testRead(op *target.Operation) {
 	path, ok := a.pr.Resolve(a.ctx, op)
-	if len(PathParams(op.Path)) > 0 {
-		if !ok && a.id != nil {
+	if len(PathParams(op.Path)) > 0 && !ok && a.id != nil {
+		// Nothing listed to read: create an object to read, when the API lets us.
+		if r := readResource(a.resources, op); r != nil {
+			if o, err := a.s.createObject(a.ctx, a.id, r, a.s.Canary+"-authr"); err == nil {
+				defer a.s.deleteObject(a.ctx, a.id, r, o)
+				path, ok = withRequiredQuery(op, r.ItemPath(op, o)), true
+			}
+		}
+		if !ok {
 			a.untested = append(a.untested, op.Method+" "+op.Path+" (no existing object to read)")
 			return
 		}
@@ -481,4 +491,14 @@ func capList(items []string, n int) []string {
 	}
 	out := append([]string{}, items[:n]...)
 	return append(out, fmt.Sprintf("and %d more", len(items)-n))
+}
+
+// readResource is the resource whose read operation op is.
+func readResource(rs []*resource, op *target.Operation) *resource {
+	for _, r := range rs {
+		if r.Read == op {
+			return r
+		}
+	}
+	return nil
 }

@@ -15,7 +15,7 @@ import (
 // when its effect is seen: the created object carries our marker, or the owner reads back
 // the change or finds the object gone (detection-notes §2: empty 2xx on writes).
 func (a *authRun) testWrites(writes []*target.Operation) {
-	resources := findResources(a.s.Target.Operations)
+	resources := a.resources
 	n := 0
 	for _, op := range writes {
 		if n >= authMaxWrites || a.ctx.Err() != nil {

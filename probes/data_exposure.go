@@ -249,6 +249,11 @@ func (e *exposureRun) report(op *target.Operation, viewer *target.Identity, ex *
 	}
 	for _, id := range order {
 		hs := byRule[id]
+		// Other users' values name the finding before the caller's own.
+		sort.SliceStable(hs, func(i, j int) bool {
+			return !strings.HasPrefix(hs[i].What, "the caller's own") &&
+				strings.HasPrefix(hs[j].What, "the caller's own")
+		})
 		r := ruleForKind(hs[0].Kind)
 		key := r.ID + " " + op.Method + " " + op.Path
 		if e.seen[key] {
@@ -430,9 +435,13 @@ func (e *exposureRun) scanLogins() {
 		}
 		sent, _ := l.Body[l.PasswordField].(string)
 		hits := scanJSON(ex.Body, scanOptions{TokenIssuing: true, Own: []string{sent}})
+		echoed := len(sent) >= 4 && strings.Contains(string(ex.Body), sent)
+		if echoed {
+			hits = withoutKind(hits, kindPassword) // reported below as an echo
+		}
 		e.report(op, id, ex, hits,
 			"This is the login answer, where tokens are expected; this value is not one.")
-		if len(sent) >= 4 && strings.Contains(string(ex.Body), sent) {
+		if echoed {
 			// Our own password reflected: weaker than a stored one, still worth fixing.
 			f := e.s.NewFinding(RuleExposurePassword, op, ex, finding.ConfidenceMedium,
 				fmt.Sprintf("%s %s echoes the password it was sent", op.Method, op.Path),
@@ -474,4 +483,14 @@ func (e *exposureRun) verdict() Verdict {
 	}
 	return Pass(fmt.Sprintf("scanned %d response(s) read as %s: no passwords, hashes, keys, "+
 		"stray tokens or card data%s", e.scanned, who, cross))
+}
+
+func withoutKind(hits []exposureHit, k exposureKind) []exposureHit {
+	var out []exposureHit
+	for _, h := range hits {
+		if h.Kind != k {
+			out = append(out, h)
+		}
+	}
+	return out
 }

@@ -268,3 +268,11 @@ func FuzzScanners(f *testing.F) {
 		}
 	})
 }
+
+func TestScanJSONOwnValues(t *testing.T) {
+	own := scanOptions{Own: []string{"pw-of-a", "tok-of-a-0123456789"}}
+	hits := scanJSON([]byte(`{"username":"a","password":"pw-of-a","token":"tok-of-a-0123456789"}`), own)
+	if len(hits) != 1 || hits[0].Kind != kindPassword {
+		t.Fatalf("want only the caller's own password (stored readable), got %+v", hits)
+	}
+}

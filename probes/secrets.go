@@ -135,7 +135,16 @@ func classify(key string, val any, opt scanOptions, own map[string]bool) (exposu
 		return exposureHit{}, false
 	}
 	s, ok := val.(string)
-	if !ok || strings.TrimSpace(s) == "" || masked(s) || own[s] {
+	if !ok || strings.TrimSpace(s) == "" || masked(s) {
+		return exposureHit{}, false
+	}
+	if own[s] {
+		// The caller's own credential: a token echoed back is expected, but its own
+		// password served by the API proves the password is stored readable.
+		if passwordKeys[nk] {
+			return mkHit(kindPassword, "the caller's own password in clear text", maskAll(s),
+				true), true
+		}
 		return exposureHit{}, false
 	}
 	if rePEM.MatchString(s) {
