@@ -1,7 +1,9 @@
 package hostile
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,8 +17,8 @@ import (
 // headers, in JSON bodies, URL-encoded and base64-encoded, and in a stack-trace error page
 // for anything under /error. A scanner that prints what targets say must redact all of it.
 //
-// POST /login answers {"token": <the password it was sent>} so a login flow's password and
-// token are both echoed.
+// POST .../login answers {"token": EchoToken(password), "password": password}, so a login
+// flow's password and the token it earns are both echoed.
 func Echo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -56,11 +58,12 @@ func Echo() http.Handler {
 			var login map[string]any
 			_ = json.Unmarshal(body, &login)
 			if p, ok := login["password"].(string); ok {
-				out = map[string]any{"token": p, "echo": joined}
+				out = map[string]any{"token": EchoToken(p), "password": p, "echo": joined}
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if strings.HasPrefix(r.URL.Path, "/api/") && r.Header.Get("Authorization") == "" {
+		if strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasSuffix(r.URL.Path, "/login") &&
+			r.Header.Get("Authorization") == "" && r.Header.Get("X-Api-Key") == "" {
 			w.WriteHeader(http.StatusUnauthorized)
 		}
 		_ = json.NewEncoder(w).Encode(out)
@@ -85,4 +88,11 @@ func collect(r *http.Request, body []byte) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// EchoToken is the token Echo issues for a login with password: a secret apigate only
+// learns by logging in.
+func EchoToken(password string) string {
+	sum := sha256.Sum256([]byte("echo-token:" + password))
+	return "issued-" + hex.EncodeToString(sum[:12])
 }
