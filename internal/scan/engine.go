@@ -216,6 +216,10 @@ launch:
 	finding.Sort(rep.Findings)
 	rep.Requests = int(c.Sent())
 	rep.Duration = time.Since(started).Seconds()
+	// Identities that logged in again mid-scan hold tokens the redactor has not seen yet.
+	for _, sec := range t.AllSecrets() {
+		c.Redactor().Add(sec, "IDENTITY_SECRET")
+	}
 	redactReport(rep, c.Redactor())
 	if scanErr != nil {
 		slices.SortFunc(incomplete, func(a, b finding.Check) int { return a.Number() - b.Number() })

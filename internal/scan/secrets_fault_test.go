@@ -128,3 +128,40 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	}
 	t.Logf("checked %d report formats and the verbose log", rendered)
 }
+
+// refresher logs its identity in again mid-scan, getting a token nobody registered, then
+// quotes it in its verdict.
+type refresher struct{}
+
+func (refresher) Check() finding.Check { return finding.CheckAuthentication }
+func (refresher) Rules() []probes.Rule { return nil }
+func (refresher) Run(ctx context.Context, s *probes.Session) probes.Verdict {
+	if ok, err := s.Identity(0).Refresh(ctx); !ok || err != nil {
+		return probes.Inconclusive("no refresh")
+	}
+	return probes.Pass("now using " + s.Identity(0).Token())
+}
+
+// TestTokenEarnedMidScanIsRedacted: a token an identity obtains by logging in again during
+// the scan is redacted from the report, though it was unknown when the scan started.
+func TestTokenEarnedMidScanIsRedacted(t *testing.T) {
+	const fresh = "fresh-token-earned-mid-scan"
+	srv := hostile.Start(t, hostile.Plain())
+	u, _ := url.Parse(srv.URL)
+	id := target.NewIdentity("alice", target.Credentials{Token: "old-token-value"},
+		func(context.Context) (target.Credentials, error) {
+			return target.Credentials{Token: fresh}, nil
+		})
+	tg := &target.Target{Base: u, Identities: []*target.Identity{id}}
+	c, err := httpx.New(httpx.Config{AllowedHosts: []string{u.Host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := scan.Run(context.Background(), tg, c, scan.Options{Probes: []probes.Probe{refresher{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Checks[0].Reason; strings.Contains(r, fresh) || !strings.Contains(r, "[redacted:") {
+		t.Errorf("reason %q: want the fresh token redacted", r)
+	}
+}
