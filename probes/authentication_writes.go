@@ -147,7 +147,12 @@ func (a *authRun) anonymousItemWrite(op *target.Operation, r *resource) {
 		a.countWrite(op, ex, "the object was still there afterwards")
 		return
 	}
-	field := markedField(o.Body, o.Marker)
+	var stored []byte
+	if ex, _ := a.s.Send(a.ctx, a.id, http.MethodGet, readPath, nil, nil); ex != nil &&
+		Is2xx(ex.Status) {
+		stored = ex.Body
+	}
+	field := markedField(o.Body, o.Marker, stored)
 	if field == "" {
 		a.untested = append(a.untested, op.Method+" "+op.Path+" (no text field to change)")
 		return

@@ -232,7 +232,7 @@ func (br *bolaRun) resource(r *resource, n int) {
 	// Update, confirmed by the owner reading the change back.
 	if up := pickUpdate(r); up != nil {
 		br.note("update")
-		if f, ok := br.tryUpdate(r, up, oa, pathA); ok {
+		if f, ok := br.tryUpdate(r, up, oa, pathA, rAA.Body); ok {
 			br.findings = append(br.findings, f)
 		}
 	}
@@ -370,9 +370,9 @@ func updateBody(op *target.Operation, o *object, field, value string) map[string
 }
 
 func (br *bolaRun) tryUpdate(r *resource, up *target.Operation, oa *object,
-	pathA string) (finding.Finding, bool) {
+	pathA string, stored []byte) (finding.Finding, bool) {
 	s, ctx := br.s, br.ctx
-	field := markedField(oa.Body, oa.Marker)
+	field := markedField(oa.Body, oa.Marker, stored)
 	if field == "" {
 		return finding.Finding{}, false
 	}

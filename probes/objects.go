@@ -152,10 +152,16 @@ func markValue(p *target.Schema, name, marker string) any {
 }
 
 // markedField names a field of body that carries marker, preferring descriptive names.
-func markedField(body map[string]any, marker string) string {
+// When stored (the object as read back) is given, only fields the API kept count, so a
+// change is made where it can be seen.
+func markedField(body map[string]any, marker string, stored []byte) string {
+	kept := decodeObject(stored)
 	var names []string
 	for k, v := range body {
 		if s, ok := v.(string); ok && s == marker {
+			if kept != nil && kept[k] != marker {
+				continue
+			}
 			names = append(names, k)
 		}
 	}
