@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/apigate/apigate/internal/finding"
 	"github.com/apigate/apigate/internal/httpx"
@@ -184,8 +185,23 @@ func (br *bolaRun) resource(r *resource, n int) {
 	defer s.deleteObject(ctx, br.b, r, ob)
 
 	pathA := r.ItemPath(r.Read, oa)
-	rAA, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
-	if rAA == nil || !Is2xx(rAA.Status) || !strings.Contains(string(rAA.Body), mA) {
+	ownRead := func() *httpx.Exchange {
+		ex, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
+		if ex == nil || !Is2xx(ex.Status) || !strings.Contains(string(ex.Body), mA) {
+			return nil
+		}
+		return ex
+	}
+	rAA := ownRead()
+	if rAA == nil {
+		// Eventually consistent stores may need a moment before a new object reads back.
+		select {
+		case <-ctx.Done():
+		case <-time.After(300 * time.Millisecond):
+			rAA = ownRead()
+		}
+	}
+	if rAA == nil {
 		br.skip(r, fmt.Sprintf("%s could not read its own new object back", br.a.Name))
 		return
 	}
