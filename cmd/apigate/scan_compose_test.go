@@ -17,6 +17,7 @@ import (
 
 	"github.com/apigate/apigate/internal/compose/composetest"
 	"github.com/apigate/apigate/internal/finding"
+	"github.com/apigate/apigate/internal/scan"
 )
 
 var projectLine = regexp.MustCompile(`booting compose project (apigate-[0-9a-f]+)`)
@@ -96,6 +97,34 @@ func TestScanComposeFailuresExit3WithTheReason(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScanComposeTearsDownOnPanic panics inside the pipeline after boot: the project must
+// be gone while the panic goes on up.
+func TestScanComposeTearsDownOnPanic(t *testing.T) {
+	composetest.ServerImageFor(t)
+	file := composetest.Fixture(t, "healthy")
+	old := phaseHook
+	phaseHook = func(phase string) {
+		if phase == scan.PhaseDiscover {
+			panic("injected panic after boot")
+		}
+	}
+	t.Cleanup(func() { phaseHook = old })
+	var stdout, stderr bytes.Buffer
+	func() {
+		defer func() {
+			if r := recover(); r != "injected panic after boot" {
+				t.Errorf("recovered %v, want the injected panic", r)
+			}
+		}()
+		run([]string{"scan", "--compose", file}, &stdout, &stderr)
+	}()
+	m := projectLine.FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no project on stderr: %q", stderr.String())
+	}
+	composetest.AssertGone(t, m[1])
 }
 
 func TestScanComposeMissingFileAndCLI(t *testing.T) {

@@ -164,6 +164,8 @@ func TestBootFailures(t *testing.T) {
 		{"never", Options{BootTimeout: 4 * time.Second}, KindNotReady, []string{
 			`"api" never became ready within 4s`, "state: running", "last HTTP attempt: Get",
 			"waiting forever without listening"}},
+		{"unhealthy", Options{}, KindUnhealthy, []string{`service "api" failed its healthcheck`,
+			"last check exit code 1", "connection refused", "listening on"}},
 		{"buildfail", Options{}, KindBuild, []string{"building an image", "does-not-exist"}},
 		{"portclash", Options{}, KindPort, []string{"already in use",
 			strconv.Itoa(holder.Addr().(*net.TCPAddr).Port)}},
