@@ -16,6 +16,7 @@ import (
 	"github.com/apigate/apigate/internal/identity"
 	"github.com/apigate/apigate/internal/locate"
 	"github.com/apigate/apigate/internal/openapi"
+	"github.com/apigate/apigate/internal/scan"
 	"github.com/apigate/apigate/internal/target"
 )
 
@@ -51,8 +52,13 @@ func cmdDemo(args []string, stdout, stderr io.Writer) (int, error) {
 			log.Warn("demo API did not stop cleanly", "error", err)
 		}
 	}()
+	o.Tracker = newTracker(ctx)
+	o.Tracker.Enter(scan.PhaseDiscover)
 	t, doc, err := demoTarget(ctx, srv, o)
 	if err != nil {
+		if code, serr, ok := stopped(ctx, o.Tracker, o.Timeout); ok {
+			return code, serr
+		}
 		return exitError, err
 	}
 	// Findings point at the demo's document in this repository, as a scan of any project

@@ -37,7 +37,7 @@ func newEnv(t *testing.T, hardened bool) *env {
 		t.Fatal("the CA PEM holds no certificate")
 	}
 	c := &http.Client{
-		Timeout: 5 * time.Second,
+		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 		},
