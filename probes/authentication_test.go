@@ -534,3 +534,39 @@ func TestJudgeAuthMatrix(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthenticationTokenPresenceAndExpiry(t *testing.T) {
+	// presenceOnly accepts any bearer token at all; the identity's token has no exp.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			w.WriteHeader(401)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"username":"alice","plan":"pro"}`))
+	}))
+	t.Cleanup(srv.Close)
+	tok := signHS256("k7-Long-Random", map[string]any{"sub": "alice"})
+	s := newTestSession(t, srv.URL, &target.Target{Operations: testOps("!GET /api/me"),
+		Identities: []*target.Identity{bearer("alice", tok)}})
+	v := runTestProbe(t, NewAuthentication(), s)
+	for _, want := range []string{"auth-invalid-token-accepted"} {
+		if !hasRule(v, want) {
+			t.Errorf("%s missing: %v (%s)", want, rulesFired(v), v.Reason)
+		}
+	}
+	if hasRule(v, "auth-missing") {
+		t.Errorf("no-credentials requests were refused; auth-missing must not fire")
+	}
+
+	// A verifying server and a token without exp: only the low expiry finding.
+	api := &authAPI{secret: "k7-Long-Random"}
+	srv2 := httptest.NewServer(api)
+	t.Cleanup(srv2.Close)
+	s = newTestSession(t, srv2.URL, &target.Target{Operations: authOps(),
+		Identities: []*target.Identity{bearer("alice", tok)}})
+	v = runTestProbe(t, NewAuthentication(), s)
+	if got := rulesFired(v); len(got) != 1 || got[0] != "auth-jwt-no-expiry" {
+		t.Errorf("want only auth-jwt-no-expiry, got %v (%s)", got, v.Reason)
+	}
+}
