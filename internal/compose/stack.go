@@ -117,10 +117,6 @@ func NewProjectName() string {
 	return "apigate-" + hex.EncodeToString(b)
 }
 
-// InContainer reports whether the stack runs from inside a container of the same daemon
-// (set during Up).
-func (s *Stack) InContainer() bool { return s.self != nil }
-
 // Location is the compose file line that defines the scanned service, relative to root.
 func (s *Stack) Location(root string) finding.Location { return s.Spec.Location(root) }
 
