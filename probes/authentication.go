@@ -173,7 +173,6 @@ type authRun struct {
 	unclear   []string // operations with an inconclusive answer, for the reason
 	untested  []string // operations without a reference answer
 	forms     []string // the forms of bad credentials tried
-	sigBroken bool
 	// publicLike are undeclared operations that answer anonymous callers with the same
 	// impersonal data as the identity: treated as public, and named in the reason.
 	publicLike []string
