@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -116,7 +117,9 @@ func TestUnanswerableTargets(t *testing.T) {
 				t.Errorf("took %s", took)
 			}
 			oneLine(t, stderr, tc.want)
-			assertNoUnearnedPass(t, parseReport(t, stdout))
+			if stdout != "" {
+				assertNoUnearnedPass(t, parseReport(t, stdout))
+			}
 		})
 	}
 
@@ -135,14 +138,15 @@ func TestUnanswerableTargets(t *testing.T) {
 func TestGarbageAnswers(t *testing.T) {
 	other, connections := hostile.Listen(t)
 	cases := map[string]http.Handler{
-		"50 MB body":          hostile.Huge(50 << 20),
-		"2 GiB gzip bomb":     hostile.GzipBomb(2 << 30),
-		"endless chunked":     hostile.Endless(),
-		"invalid JSON":        hostile.Body(200, "application/json", hostile.BadJSON),
-		"invalid UTF-8":       hostile.Body(200, "application/json", hostile.BadUTF8),
-		"500 with bad UTF-8":  hostile.Body(500, "text/html", hostile.BadUTF8),
-		"redirect loop":       hostile.RedirectLoop(),
-		"redirect other host": hostile.RedirectTo(http.StatusFound, "http://"+other+"/"),
+		"50 MB body":           hostile.Huge(50 << 20),
+		"2 GiB gzip bomb":      hostile.GzipBomb(2 << 30),
+		"endless chunked":      hostile.Endless(),
+		"invalid JSON":         hostile.Body(200, "application/json", hostile.BadJSON),
+		"invalid UTF-8":        hostile.Body(200, "application/json", hostile.BadUTF8),
+		"500 with bad UTF-8":   hostile.Body(500, "text/html", hostile.BadUTF8),
+		"every body cut short": hostile.CutBody(100000, 5000),
+		"redirect loop":        hostile.RedirectLoop(),
+		"redirect other host":  hostile.RedirectTo(http.StatusFound, "http://"+other+"/"),
 		"redirect to metadata": hostile.RedirectTo(http.StatusTemporaryRedirect,
 			"http://169.254.169.254/latest/meta-data/"),
 	}
@@ -151,13 +155,12 @@ func TestGarbageAnswers(t *testing.T) {
 			srv := hostile.Start(t, h)
 			code, stdout, stderr, took := runCLI(t, "scan", "--url", srv.URL, "--format", "json",
 				"--request-timeout", "2s", "--fail-on", "none")
-			if code != exitOK {
-				t.Errorf("exit %d, want 0 with --fail-on none; stderr:\n%s", code, stderr)
-			}
 			if took > 60*time.Second {
 				t.Errorf("took %s", took)
 			}
 			rep := parseReport(t, stdout)
+			assertHonestExit(t, code, rep, stderr)
+			t.Logf("exit %d: %s", code, summary(rep))
 			for _, cr := range rep.Checks {
 				if strings.Contains(cr.Reason, "crashed") {
 					t.Errorf("%s: %s", cr.Check, cr.Reason)
@@ -202,16 +205,34 @@ func TestTargetDiesMidScanCLI(t *testing.T) {
 	t.Logf("killed after %d of a clean scan's %d requests; %s", half, clean.Requests(), strings.TrimSpace(stderr))
 }
 
+// assertHonestExit: a green exit needs at least one check with a verdict; a scan that
+// verified nothing exits 3 and says so.
+func assertHonestExit(t *testing.T, code int, rep *finding.Report, stderr string) {
+	t.Helper()
+	verified := 0
+	for _, cr := range rep.Checks {
+		if cr.Status == finding.StatusPass || cr.Status == finding.StatusFail {
+			verified++
+		}
+	}
+	switch {
+	case verified == 0 && code != exitError:
+		t.Errorf("exit %d although no check reached a verdict", code)
+	case verified == 0:
+		oneLine(t, stderr, "nothing could be verified")
+	case code != exitOK && code != exitFindings:
+		t.Errorf("exit %d; stderr:\n%s", code, stderr)
+	}
+}
+
 // TestRateLimitedTargetCLI: after ten requests everything is 429. No check but rate
 // limiting may pass, and no finding may be about anything but rate limiting.
 func TestRateLimitedTargetCLI(t *testing.T) {
 	srv := hostile.Start(t, hostile.RateLimitAfter(10, hostile.Plain()))
 	code, stdout, stderr, _ := runCLI(t, "scan", "--url", srv.URL, "--format", "json",
 		"--request-timeout", "2s", "--fail-on", "none")
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
-	}
 	rep := parseReport(t, stdout)
+	assertHonestExit(t, code, rep, stderr)
 	// Only ten requests get a real answer, one of them the liveness check's: checks that
 	// pass must fit in the other nine, since any 429 makes a check inconclusive.
 	passed := 0
@@ -335,4 +356,15 @@ func TestBadInvocations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// summary counts a report's verdicts, for the test log.
+func summary(rep *finding.Report) string {
+	n := map[finding.Status]int{}
+	for _, cr := range rep.Checks {
+		n[cr.Status]++
+	}
+	return fmt.Sprintf("%d pass, %d fail, %d inconclusive, %d not tested, %d findings",
+		n[finding.StatusPass], n[finding.StatusFail], n[finding.StatusInconclusive],
+		n[finding.StatusNotTested], len(rep.Findings))
 }

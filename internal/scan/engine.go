@@ -27,6 +27,10 @@ import (
 // ErrTargetDown is returned when the target stopped answering during the scan.
 var ErrTargetDown = errors.New("target stopped answering during the scan")
 
+// ErrNothingVerified is returned when no check reached a verdict (pass or fail) and at
+// least one was inconclusive: the target answered, but too badly to prove anything.
+var ErrNothingVerified = errors.New("nothing could be verified: every check was inconclusive or not tested")
+
 // ErrUnreachable is returned when the target answers nothing before probing starts.
 var ErrUnreachable = errors.New("target unreachable")
 
@@ -99,7 +103,7 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 	rep.Notes = append(rep.Notes, t.Limits...)
 	rep.Findings = []finding.Finding{}
 
-	if err := alive(ctx, t, c); err != nil {
+	if err := Reachable(ctx, t, c); err != nil {
 		stopped := ctx.Err() != nil
 		var names []finding.Check
 		for _, p := range list {
@@ -114,7 +118,7 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 		if stopped {
 			return rep, &Incomplete{Err: ctx.Err(), Checks: names}
 		}
-		return rep, fmt.Errorf("%w: no HTTP answer from %s: %w", ErrUnreachable, t.Base, err)
+		return rep, err
 	}
 
 	var early, late []probes.Probe
@@ -184,6 +188,7 @@ launch:
 	done, abandoned := maps.Clone(results), maps.Clone(begun)
 	mu.Unlock()
 	var incomplete []finding.Check
+	verified := 0
 	for _, p := range list {
 		o, ok := done[p.Check()]
 		if !ok {
@@ -200,8 +205,11 @@ launch:
 			v.Status, v.Reason = finding.StatusInconclusive,
 				fmt.Sprintf("did not complete: %v", scanErr)
 		}
-		if scanErr != nil && v.Status == finding.StatusInconclusive {
+		if v.Status == finding.StatusInconclusive {
 			incomplete = append(incomplete, p.Check())
+		}
+		if v.Status == finding.StatusPass || v.Status == finding.StatusFail {
+			verified++
 		}
 		rep.Checks = append(rep.Checks, finding.CheckResult{
 			Check: p.Check(), Status: v.Status, Reason: v.Reason, Requests: o.requests,
@@ -221,6 +229,11 @@ launch:
 		c.Redactor().Add(sec, "IDENTITY_SECRET")
 	}
 	redactReport(rep, c.Redactor())
+	if scanErr == nil && verified == 0 && len(incomplete) > 0 {
+		// Every check was inconclusive or not tested: a green exit would claim a scan
+		// that proved nothing.
+		scanErr = ErrNothingVerified
+	}
 	if scanErr != nil {
 		slices.SortFunc(incomplete, func(a, b finding.Check) int { return a.Number() - b.Number() })
 		return rep, &Incomplete{Err: scanErr, Checks: incomplete}
@@ -322,6 +335,20 @@ func correct(check finding.Check, v probes.Verdict, st *httpx.Stats, log *slog.L
 		}
 	}
 	return v
+}
+
+// Reachable returns nil when the target answers anything at all over HTTP, else an
+// ErrUnreachable error with the last transport error. The pipeline asks it before
+// discovery, so a dead or hung target fails fast instead of timing out on every
+// well-known document path.
+func Reachable(ctx context.Context, t *target.Target, c *httpx.Client) error {
+	if err := alive(ctx, t, c); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: no HTTP answer from %s: %w", ErrUnreachable, t.Base, err)
+	}
+	return nil
 }
 
 // alive returns nil when the target still answers anything at all over HTTP, else the last

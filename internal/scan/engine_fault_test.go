@@ -294,3 +294,28 @@ func TestUnreachableTargetRunsNothing(t *testing.T) {
 		t.Errorf("target saw %d requests, want only the 2 liveness tries", srv.Requests())
 	}
 }
+
+// TestNothingVerifiedIsAnError: a target that answers, but so badly that no check reaches
+// a verdict, fails the scan instead of letting it exit green.
+func TestNothingVerifiedIsAnError(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := hostile.Start(t, mux)
+	mux.Handle("/", hostile.Plain())
+	mux.Handle("/api/", hostile.CutBody(5000, 100))
+	tg, c := newTarget(t, srv, time.Second)
+	rep, err := scan.Run(context.Background(), tg, c, scan.Options{Probes: []probes.Probe{
+		naive{check: finding.CheckCORS, path: "/api/a", n: 2},
+		naive{check: finding.CheckSafeErrors, path: "/api/b", n: 2},
+	}})
+	if !errors.Is(err, scan.ErrNothingVerified) {
+		t.Fatalf("err = %v, want ErrNothingVerified", err)
+	}
+	if !strings.Contains(err.Error(), "checks that did not complete: safe-errors, cors") {
+		t.Errorf("error does not name the checks: %v", err)
+	}
+	for _, cr := range rep.Checks {
+		if cr.Status != finding.StatusInconclusive {
+			t.Errorf("%s: %s", cr.Check, cr.Status)
+		}
+	}
+}
