@@ -18,6 +18,7 @@ import (
 	"github.com/apigate/apigate/internal/identity"
 	"github.com/apigate/apigate/internal/locate"
 	"github.com/apigate/apigate/internal/openapi"
+	"github.com/apigate/apigate/internal/scan"
 	"github.com/apigate/apigate/internal/suppress"
 	"github.com/apigate/apigate/internal/target"
 	"github.com/apigate/apigate/probes"
@@ -158,6 +159,9 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 	})
 	if err != nil {
 		return exitUsage, usagef("%v", err)
+	}
+	if err := scan.Reachable(ctx, t, client); err != nil {
+		return exitError, fmt.Errorf("scan failed: %w", err)
 	}
 	setup := client.Scope("setup")
 	fetch := openapi.ClientFetcher(setup, t.Base)
