@@ -11,10 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
@@ -23,6 +25,7 @@ import (
 	"github.com/apigate/apigate/internal/finding"
 	ghaction "github.com/apigate/apigate/internal/github"
 	"github.com/apigate/apigate/internal/report"
+	"github.com/apigate/apigate/internal/scan"
 )
 
 // actionInputs are the action's inputs (action.yml), read from INPUT_* variables.
@@ -192,12 +195,18 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 	threshold, _ := failThreshold(in.FailOn)
 	pubCtx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	pubCtx, stopSignals := signal.NotifyContext(pubCtx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	newTracker(pubCtx).Enter(scan.PhasePublish)
 	pub := (&ghaction.Publisher{Action: a, Env: env, Client: client, Log: log}).Publish(pubCtx, rep,
 		ghaction.PublishOptions{
 			UploadSARIF: in.UploadSARIF, Comment: in.Comment, Annotations: in.Annotations,
 			SARIF: sarifData, FailOn: threshold, Report: ropts,
 			FirstPoll: actionFirstPoll,
 		})
+	if errors.Is(pubCtx.Err(), context.Canceled) {
+		return exitInterrupted, errors.New("interrupted during publishing; what reached GitHub may be incomplete")
+	}
 
 	counts := rep.CountBySeverity()
 	outs := map[string]string{
