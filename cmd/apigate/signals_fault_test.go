@@ -110,3 +110,86 @@ func assertWholeOrAbsent(t *testing.T, dir, jsonOut string) {
 		}
 	}
 }
+
+// TestSignalDuringPublishing runs `apigate action` as the runner would, against the demo
+// API and a fake GitHub, pauses it as publishing begins and delivers SIGINT or SIGTERM:
+// exit 130, a message naming the phase, and the SARIF file and step outputs whole or absent.
+func TestSignalDuringPublishing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildFaultBinary(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			fake := newFakeGitHub(t)
+			r := newRunner(t, fake, actionDemo(t))
+			env := []string{
+				"GITHUB_ACTIONS=true", "CI=true", "GITHUB_REPOSITORY=acme/shop",
+				"GITHUB_SHA=" + testSHA, "GITHUB_REF=" + r.ref,
+				"GITHUB_EVENT_NAME=" + r.workflowEventName,
+				"GITHUB_EVENT_PATH=" + eventPath(t, r.event),
+				"GITHUB_OUTPUT=" + r.outputs, "GITHUB_STEP_SUMMARY=" + r.summary,
+				"GITHUB_API_URL=" + fake.URL, "GITHUB_SERVER_URL=https://github.com",
+				"GITHUB_WORKSPACE=" + r.workspace, "GITHUB_RUN_ID=99",
+				"GITHUB_WORKFLOW_REF=acme/shop/.github/workflows/api.yml@" + r.ref,
+				"INPUT_TOKEN=" + r.token, "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+				"APIGATE_FAULT_PAUSE=publishing", "APIGATE_FAULT_PAUSE_FOR=2s",
+			}
+			for k, v := range r.inputs {
+				env = append(env, "INPUT_"+k+"="+v)
+			}
+			cmd := exec.Command(bin, "action")
+			cmd.Dir, cmd.Env = r.workspace, env
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := bufio.NewScanner(stderr)
+			var rest []string
+			paused := false
+			for lines.Scan() {
+				if lines.Text() == "apigate-fault: paused in publishing" {
+					paused = true
+					break
+				}
+				rest = append(rest, lines.Text())
+			}
+			if !paused {
+				_ = cmd.Process.Kill()
+				t.Fatalf("never reached publishing; stderr:\n%s", strings.Join(rest, "\n"))
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			for lines.Scan() {
+				rest = append(rest, lines.Text())
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(60 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatal("no exit 60s after the signal")
+			}
+			msg := strings.Join(rest, "\n")
+			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, msg)
+			}
+			if !strings.Contains(msg, "interrupted during publishing") {
+				t.Errorf("stderr does not name the phase:\n%s", msg)
+			}
+			sarif := filepath.Join(r.workspace, r.inputs["SARIF-FILE"])
+			if raw, err := os.ReadFile(sarif); err == nil {
+				var v map[string]any
+				if err := json.Unmarshal(raw, &v); err != nil || v["runs"] == nil {
+					t.Errorf("the SARIF file is half-written: %v", err)
+				}
+			}
+			_ = parseOutputs(t, r.outputs) // fails the test on a half-written output file
+		})
+	}
+}
