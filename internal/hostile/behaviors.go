@@ -22,6 +22,7 @@ func Hang(s *Server) http.Handler {
 		case <-r.Context().Done():
 		case <-s.Killed():
 		}
+		panic(http.ErrAbortHandler) // never answer, not even with an empty 200
 	})
 }
 

@@ -33,6 +33,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
+	dead   bool // set under mu by Kill, before the connections close
 	killed chan struct{}
 	once   sync.Once
 }
@@ -98,14 +99,17 @@ func (s *Server) Killed() <-chan struct{} { return s.killed }
 // safe to call more than once and from a handler.
 func (s *Server) Kill() {
 	s.once.Do(func() {
-		close(s.killed)
-		_ = s.ln.Close()
+		// Connections go first: a handler released by the killed channel must find its
+		// connection already dead, or it would still answer.
 		s.mu.Lock()
+		s.dead = true
 		for c := range s.conns {
 			closeHard(c)
 		}
 		s.conns = map[net.Conn]struct{}{}
 		s.mu.Unlock()
+		_ = s.ln.Close()
+		close(s.killed)
 		_ = s.srv.Close()
 	})
 }
@@ -146,11 +150,9 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	l.s.accepted.Add(1)
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
-	select {
-	case <-l.s.killed:
+	if l.s.dead {
 		closeHard(c)
 		return nil, errors.New("hostile: server killed")
-	default:
 	}
 	l.s.conns[c] = struct{}{}
 	return &trackedConn{Conn: c, s: l.s}, nil

@@ -279,3 +279,32 @@ func TestGzipBombIsInflatedOnlyUpToTheCap(t *testing.T) {
 		t.Error("body is not the inflated zeros: the bomb was not decoded as gzip")
 	}
 }
+
+// BenchmarkHostileBodies measures what one capped read of an oversized answer costs: run
+// with -benchmem to see bytes per request stay near the 1 MiB cap.
+func BenchmarkHostileBodies(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"50MB", hostile.Huge(50 << 20)},
+		{"gzip-bomb-2GiB", hostile.GzipBomb(2 << 30)},
+		{"endless", hostile.Endless()},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			srv := hostile.Start(b, bc.h)
+			u, _ := url.Parse(srv.URL)
+			c, err := httpx.New(httpx.Config{AllowedHosts: []string{u.Host}, Budget: 1 << 30})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				ex, err := c.Do(context.Background(), httpx.Request{Method: "GET", URL: srv.URL})
+				if err != nil || !ex.Truncated {
+					b.Fatalf("err %v truncated %v", err, ex.Truncated)
+				}
+			}
+		})
+	}
+}
