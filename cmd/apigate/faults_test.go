@@ -197,6 +197,9 @@ func TestTargetDiesMidScanCLI(t *testing.T) {
 	oneLine(t, stderr, "target stopped answering during the scan")
 	rep := parseReport(t, stdout)
 	assertNoUnearnedPass(t, rep)
+	if len(rep.Notes) == 0 || !strings.HasPrefix(rep.Notes[0], "SCAN FAILED") {
+		t.Errorf("the report of a failed scan does not say so first: %q", rep.Notes)
+	}
 	for _, cr := range rep.Checks {
 		if cr.Status == finding.StatusInconclusive && !strings.Contains(stderr, string(cr.Check)) {
 			t.Errorf("inconclusive check %s is not named in the error", cr.Check)
@@ -220,6 +223,9 @@ func assertHonestExit(t *testing.T, code int, rep *finding.Report, stderr string
 		t.Errorf("exit %d although no check reached a verdict", code)
 	case verified == 0:
 		oneLine(t, stderr, "nothing could be verified")
+		if len(rep.Notes) == 0 || !strings.HasPrefix(rep.Notes[0], "SCAN FAILED") {
+			t.Errorf("the report of a failed scan does not say so first: %q", rep.Notes)
+		}
 	case code != exitOK && code != exitFindings:
 		t.Errorf("exit %d; stderr:\n%s", code, stderr)
 	}

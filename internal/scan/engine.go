@@ -116,8 +116,11 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 			rep.Checks = append(rep.Checks, cr)
 		}
 		if stopped {
-			return rep, &Incomplete{Err: ctx.Err(), Checks: names}
+			inc := &Incomplete{Err: ctx.Err(), Checks: names}
+			rep.Notes = append([]string{failureNote(inc)}, rep.Notes...)
+			return rep, inc
 		}
+		rep.Notes = append([]string{failureNote(c.Redactor().Redact(err.Error()))}, rep.Notes...)
 		return rep, err
 	}
 
@@ -236,9 +239,26 @@ launch:
 	}
 	if scanErr != nil {
 		slices.SortFunc(incomplete, func(a, b finding.Check) int { return a.Number() - b.Number() })
-		return rep, &Incomplete{Err: scanErr, Checks: incomplete}
+		inc := &Incomplete{Err: scanErr, Checks: incomplete}
+		rep.Notes = append([]string{failureNote(inc)}, rep.Notes...)
+		return rep, inc
 	}
 	return rep, nil
+}
+
+// failureNote heads the report's notes when the scan failed, so that a report read on its
+// own (a file, a PR comment) never looks like a clean result.
+func failureNote(why any) string {
+	msg := fmt.Sprint(why)
+	if inc, ok := why.(*Incomplete); ok {
+		switch {
+		case errors.Is(inc.Err, context.Canceled):
+			msg = strings.Replace(msg, inc.Err.Error(), "the scan was interrupted", 1)
+		case errors.Is(inc.Err, context.DeadlineExceeded):
+			msg = strings.Replace(msg, inc.Err.Error(), "the scan passed its deadline", 1)
+		}
+	}
+	return "SCAN FAILED, this result is not a clean bill of health: " + msg
 }
 
 // wait waits for wg, or for ctx to be done and then at most grace more. It reports whether
