@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apigate/apigate/internal/finding"
 	"github.com/apigate/apigate/internal/hostile"
 )
 
@@ -192,4 +194,76 @@ func TestSignalDuringPublishing(t *testing.T) {
 			_ = parseOutputs(t, r.outputs) // fails the test on a half-written output file
 		})
 	}
+}
+
+// TestSignalWhileProbesHang interrupts the built binary while its probes wait on a target
+// that never answers them, with no test hook: exit 130 promptly, the running checks named,
+// and no check reported as passing.
+func TestSignalWhileProbesHang(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildFaultBinary(t)
+	mux := http.NewServeMux()
+	srv := hostile.Start(t, mux)
+	mux.Handle("/", hostile.Plain())
+	mux.Handle("/openapi.json", hostile.Body(200, "application/json", []byte(slowSpec)))
+	mux.Handle("/api/", hostile.Hang(srv))
+	dir := t.TempDir()
+	jsonOut := filepath.Join(dir, "report.json")
+	cmd := exec.Command(bin, "scan", "--url", srv.URL, "--openapi", "/openapi.json", "-v",
+		"--json", jsonOut, "--request-timeout", "60s")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var all []string
+	for lines.Scan() {
+		all = append(all, lines.Text())
+		if strings.Contains(lines.Text(), "probe starting") {
+			break
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // let the probes reach the hanging routes
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for lines.Scan() {
+		all = append(all, lines.Text())
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("no exit 30s after SIGINT")
+	}
+	took := time.Since(sent)
+	msg := strings.Join(all, "\n")
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want 130; stderr:\n%s", code, msg)
+	}
+	if !strings.Contains(msg, "apigate: interrupted during probing (check") ||
+		!strings.Contains(msg, "still running)") {
+		t.Errorf("stderr does not name the running checks:\n%s", msg)
+	}
+	if took > 10*time.Second {
+		t.Errorf("exit came %s after the signal", took)
+	}
+	raw, err := os.ReadFile(jsonOut)
+	if err != nil {
+		t.Fatalf("no report after an interrupted probing phase: %v", err)
+	}
+	var rep finding.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	assertNoUnearnedPass(t, &rep)
+	t.Logf("exit %d, %s after SIGINT", cmd.ProcessState.ExitCode(), took.Round(time.Millisecond))
 }
