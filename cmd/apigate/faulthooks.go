@@ -11,7 +11,17 @@ import (
 // Fault-test builds only (go build -tags apigate_faults): APIGATE_FAULT_PAUSE names a
 // phase (e.g. "report writing") at which the run announces itself on stderr and sleeps
 // APIGATE_FAULT_PAUSE_FOR (default 3s), so a test can deliver a signal in that phase.
+//
+// APIGATE_FAULT_PANIC names a phase at which the run panics, to test crash handling.
 func init() {
+	if crash := os.Getenv("APIGATE_FAULT_PANIC"); crash != "" {
+		phaseHook = func(phase string) {
+			if phase == crash {
+				panic("injected fault in " + phase)
+			}
+		}
+		return
+	}
 	want := os.Getenv("APIGATE_FAULT_PAUSE")
 	if want == "" {
 		return

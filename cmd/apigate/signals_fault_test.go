@@ -267,3 +267,29 @@ func TestSignalWhileProbesHang(t *testing.T) {
 	assertNoUnearnedPass(t, &rep)
 	t.Logf("exit %d, %s after SIGINT", cmd.ProcessState.ExitCode(), took.Round(time.Millisecond))
 }
+
+// TestCrashIsExit3 makes the built binary panic in a phase: the exit code must be 3 (the
+// scan failed), not the Go runtime's 2, which apigate uses for usage errors.
+func TestCrashIsExit3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildFaultBinary(t)
+	srv := hostile.Start(t, hostile.Plain())
+	for _, phase := range []string{"discovery", "probing", "report writing"} {
+		t.Run(phase, func(t *testing.T) {
+			cmd := exec.Command(bin, "scan", "--url", srv.URL, "--format", "json")
+			cmd.Env = append(os.Environ(), "APIGATE_FAULT_PANIC="+phase)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			_ = cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != exitError {
+				t.Errorf("exit %d, want 3; stderr:\n%s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "apigate: internal error") ||
+				!strings.Contains(stderr.String(), "injected fault in "+phase) {
+				t.Errorf("stderr does not report the crash:\n%s", stderr.String())
+			}
+		})
+	}
+}
