@@ -104,26 +104,86 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 	rep.Findings = []finding.Finding{}
 
 	if err := Reachable(ctx, t, c); err != nil {
-		stopped := ctx.Err() != nil
-		var names []finding.Check
-		for _, p := range list {
-			cr := finding.CheckResult{Check: p.Check(),
-				Status: finding.StatusNotTested, Reason: "did not run: the target never answered"}
-			if stopped {
-				cr.Status, cr.Reason = finding.StatusInconclusive, "did not run: the scan stopped first"
-				names = append(names, p.Check())
-			}
-			rep.Checks = append(rep.Checks, cr)
-		}
-		if stopped {
-			inc := &Incomplete{Err: ctx.Err(), Checks: names}
-			rep.Notes = append([]string{failureNote(inc)}, rep.Notes...)
-			return rep, inc
-		}
-		rep.Notes = append([]string{failureNote(c.Redactor().Redact(err.Error()))}, rep.Notes...)
-		return rep, err
+		return unreached(ctx, rep, list, c.Redactor(), err)
 	}
 
+	done, begun := runAll(ctx, list, t, c, opts, started, log)
+	scanErr := ctx.Err()
+	if scanErr == nil && alive(ctx, t, c) != nil {
+		scanErr = ErrTargetDown
+	}
+
+	var incomplete []finding.Check
+	verified := 0
+	for _, p := range list {
+		v, requests := verdict(p.Check(), done, begun, scanErr)
+		if v.Status == finding.StatusInconclusive {
+			incomplete = append(incomplete, p.Check())
+		}
+		if v.Status == finding.StatusPass || v.Status == finding.StatusFail {
+			verified++
+		}
+		rep.Checks = append(rep.Checks, finding.CheckResult{
+			Check: p.Check(), Status: v.Status, Reason: v.Reason, Requests: requests,
+		})
+		for _, f := range v.Findings {
+			if f.Fingerprint == "" {
+				f.Fingerprint = Fingerprint(f)
+			}
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
+	finding.Sort(rep.Findings)
+	rep.Requests = int(c.Sent())
+	rep.Duration = time.Since(started).Seconds()
+	// Identities that logged in again mid-scan hold tokens the redactor has not seen yet.
+	for _, sec := range t.AllSecrets() {
+		c.Redactor().Add(sec, "IDENTITY_SECRET")
+	}
+	redactReport(rep, c.Redactor())
+	if scanErr == nil && verified == 0 && len(incomplete) > 0 {
+		// Every check was inconclusive or not tested: a green exit would claim a scan
+		// that proved nothing.
+		scanErr = ErrNothingVerified
+	}
+	if scanErr != nil {
+		slices.SortFunc(incomplete, func(a, b finding.Check) int { return a.Number() - b.Number() })
+		inc := &Incomplete{Err: scanErr, Checks: incomplete}
+		rep.Notes = append([]string{failureNote(inc)}, rep.Notes...)
+		return rep, inc
+	}
+	return rep, nil
+}
+
+// unreached fills the report of a scan whose target never answered, or that was stopped
+// before it could ask: every check did not run.
+func unreached(ctx context.Context, rep *finding.Report, list []probes.Probe, red *httpx.Redactor,
+	err error) (*finding.Report, error) {
+	stopped := ctx.Err() != nil
+	var names []finding.Check
+	for _, p := range list {
+		cr := finding.CheckResult{Check: p.Check(),
+			Status: finding.StatusNotTested, Reason: "did not run: the target never answered"}
+		if stopped {
+			cr.Status, cr.Reason = finding.StatusInconclusive, "did not run: the scan stopped first"
+			names = append(names, p.Check())
+		}
+		rep.Checks = append(rep.Checks, cr)
+	}
+	if stopped {
+		inc := &Incomplete{Err: ctx.Err(), Checks: names}
+		rep.Notes = append([]string{failureNote(inc)}, rep.Notes...)
+		return rep, inc
+	}
+	rep.Notes = append([]string{failureNote(red.Redact(err.Error()))}, rep.Notes...)
+	return rep, err
+}
+
+// runAll runs the concurrent probes, then the late ones one by one, and returns the
+// outcomes of those that returned and the set of those that began. Once ctx is done it
+// starts nothing more and waits at most opts.Grace for what is running.
+func runAll(ctx context.Context, list []probes.Probe, t *target.Target, c *httpx.Client,
+	opts Options, started time.Time, log *slog.Logger) (map[finding.Check]*outcome, map[finding.Check]bool) {
 	var early, late []probes.Probe
 	for _, p := range list {
 		if _, ok := p.(probes.Late); ok {
@@ -182,68 +242,30 @@ launch:
 		finished = wait(ctx, &one, opts.Grace)
 	}
 
-	scanErr := ctx.Err()
-	if scanErr == nil && alive(ctx, t, c) != nil {
-		scanErr = ErrTargetDown
-	}
-
+	// Probes abandoned after the grace period may still write; hand back copies.
 	mu.Lock()
-	done, abandoned := maps.Clone(results), maps.Clone(begun)
-	mu.Unlock()
-	var incomplete []finding.Check
-	verified := 0
-	for _, p := range list {
-		o, ok := done[p.Check()]
-		if !ok {
-			o = &outcome{v: probes.Inconclusive("did not run: the scan stopped first")}
-			if abandoned[p.Check()] {
-				o.v.Reason = "did not complete: still running when the scan stopped"
-			}
-		}
-		v := o.v
-		// A check the stop cut short says nothing, whatever it returned, unless it had
-		// already proven a finding.
-		if scanErr != nil && (v.Status == finding.StatusPass ||
-			(o.cut && v.Status != finding.StatusFail)) {
-			v.Status, v.Reason = finding.StatusInconclusive,
-				fmt.Sprintf("did not complete: %v", scanErr)
-		}
-		if v.Status == finding.StatusInconclusive {
-			incomplete = append(incomplete, p.Check())
-		}
-		if v.Status == finding.StatusPass || v.Status == finding.StatusFail {
-			verified++
-		}
-		rep.Checks = append(rep.Checks, finding.CheckResult{
-			Check: p.Check(), Status: v.Status, Reason: v.Reason, Requests: o.requests,
-		})
-		for _, f := range v.Findings {
-			if f.Fingerprint == "" {
-				f.Fingerprint = Fingerprint(f)
-			}
-			rep.Findings = append(rep.Findings, f)
+	defer mu.Unlock()
+	return maps.Clone(results), maps.Clone(begun)
+}
+
+// verdict is the final verdict of check and its request count: a check that never
+// returned did not complete, and when the scan failed, a pass, or anything but a proven
+// finding from a check the stop cut short, says nothing.
+func verdict(check finding.Check, done map[finding.Check]*outcome, begun map[finding.Check]bool,
+	scanErr error) (probes.Verdict, int) {
+	o, ok := done[check]
+	if !ok {
+		o = &outcome{v: probes.Inconclusive("did not run: the scan stopped first")}
+		if begun[check] {
+			o.v.Reason = "did not complete: still running when the scan stopped"
 		}
 	}
-	finding.Sort(rep.Findings)
-	rep.Requests = int(c.Sent())
-	rep.Duration = time.Since(started).Seconds()
-	// Identities that logged in again mid-scan hold tokens the redactor has not seen yet.
-	for _, sec := range t.AllSecrets() {
-		c.Redactor().Add(sec, "IDENTITY_SECRET")
+	v := o.v
+	if scanErr != nil && (v.Status == finding.StatusPass ||
+		(o.cut && v.Status != finding.StatusFail)) {
+		v.Status, v.Reason = finding.StatusInconclusive, fmt.Sprintf("did not complete: %v", scanErr)
 	}
-	redactReport(rep, c.Redactor())
-	if scanErr == nil && verified == 0 && len(incomplete) > 0 {
-		// Every check was inconclusive or not tested: a green exit would claim a scan
-		// that proved nothing.
-		scanErr = ErrNothingVerified
-	}
-	if scanErr != nil {
-		slices.SortFunc(incomplete, func(a, b finding.Check) int { return a.Number() - b.Number() })
-		inc := &Incomplete{Err: scanErr, Checks: incomplete}
-		rep.Notes = append([]string{failureNote(inc)}, rep.Notes...)
-		return rep, inc
-	}
-	return rep, nil
+	return v, o.requests
 }
 
 // failureNote heads the report's notes when the scan failed, so that a report read on its
