@@ -29,7 +29,8 @@ var ErrTargetDown = errors.New("target stopped answering during the scan")
 
 // ErrNothingVerified is returned when no check reached a verdict (pass or fail) and at
 // least one was inconclusive: the target answered, but too badly to prove anything.
-var ErrNothingVerified = errors.New("nothing could be verified: every check was inconclusive or not tested")
+var ErrNothingVerified = errors.New(
+	"nothing could be verified: every check was inconclusive or not tested")
 
 // ErrUnreachable is returned when the target answers nothing before probing starts.
 var ErrUnreachable = errors.New("target unreachable")
@@ -183,7 +184,8 @@ func unreached(ctx context.Context, rep *finding.Report, list []probes.Probe, re
 // outcomes of those that returned and the set of those that began. Once ctx is done it
 // starts nothing more and waits at most opts.Grace for what is running.
 func runAll(ctx context.Context, list []probes.Probe, t *target.Target, c *httpx.Client,
-	opts Options, started time.Time, log *slog.Logger) (map[finding.Check]*outcome, map[finding.Check]bool) {
+	opts Options, started time.Time, log *slog.Logger,
+) (map[finding.Check]*outcome, map[finding.Check]bool) {
 	var early, late []probes.Probe
 	for _, p := range list {
 		if _, ok := p.(probes.Late); ok {
@@ -263,7 +265,8 @@ func verdict(check finding.Check, done map[finding.Check]*outcome, begun map[fin
 	v := o.v
 	if scanErr != nil && (v.Status == finding.StatusPass ||
 		(o.cut && v.Status != finding.StatusFail)) {
-		v.Status, v.Reason = finding.StatusInconclusive, fmt.Sprintf("did not complete: %v", scanErr)
+		v.Status = finding.StatusInconclusive
+		v.Reason = fmt.Sprintf("did not complete: %v", scanErr)
 	}
 	return v, o.requests
 }
