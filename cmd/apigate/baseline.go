@@ -43,6 +43,9 @@ func cmdBaseline(args []string, stdout, stderr io.Writer) (int, error) {
 			rest = append(rest, a)
 		}
 	}
+	if err := checkOutputPath("baseline --output", out); err != nil {
+		return exitUsage, err
+	}
 	written := false
 	if made := seedBaseline(rest); made != "" {
 		// The config names the baseline being created; an empty one lets the scan start.
@@ -55,7 +58,7 @@ func cmdBaseline(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".apigate-baseline-report-*.json")
 	if err != nil {
-		return exitUsage, usagef("baseline: %v", err)
+		return exitUsage, usagef("baseline --output %s: %v", out, pathErr(err))
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
@@ -77,7 +80,7 @@ func cmdBaseline(args []string, stdout, stderr io.Writer) (int, error) {
 		b.Findings = []suppress.BaselineEntry{}
 	}
 	if err := b.WriteFile(out); err != nil {
-		return exitError, err
+		return exitError, fmt.Errorf("baseline: write %s: %w", out, pathErr(err))
 	}
 	written = true
 	fmt.Fprintf(stderr, "apigate: recorded %d finding(s) in %s; set `baseline: %s` in the config "+

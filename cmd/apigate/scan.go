@@ -146,7 +146,7 @@ func (o *scanOptions) validate() error {
 	if o.Budget <= 0 {
 		return usagef("--max-requests must be positive")
 	}
-	return nil
+	return o.checkOutputs()
 }
 
 // failThreshold parses --fail-on; "none" gives a threshold no finding reaches.
@@ -315,22 +315,22 @@ func writeFile(path, format string, rep *finding.Report, opts report.Options) er
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".apigate-*")
 	if err != nil {
-		return fmt.Errorf("write %s report: %w", format, err)
+		return reportErr(format, path, err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write %s report: %w", format, err)
+		return reportErr(format, path, err)
 	}
 	if err := report.Write(tmp, format, rep, opts); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write %s report to %s: %w", format, path, err)
+		return reportErr(format, path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s report to %s: %w", format, path, err)
+		return reportErr(format, path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s report: %w", format, err)
+		return reportErr(format, path, err)
 	}
 	return nil
 }

@@ -114,6 +114,11 @@ func TestParseErrors(t *testing.T) {
 		{"bad endpoint", "endpoints: [FETCH /a]\n",
 			`c.yml:1:13: endpoints[0]: want "METHOD /path", e.g. "GET /api/orders/{id}", got "FETCH /a"`},
 		{"public no slash", "public: [health]\n", `c.yml:1:10: public[0]: "health" must be a path starting with /`},
+		{"malformed login token path", "identities:\n  a:\n    login:\n      path: /l\n      token: \"$.[[\"\n",
+			`c.yml:5:14: identities.a.login.token: malformed JSON path: unclosed [`},
+		{"malformed signup login token path",
+			"identities:\n  a:\n    signup:\n      path: /r\n      login: {path: /l, token: \"$.a[x]\"}\n",
+			`c.yml:5:32: identities.a.signup.login.token: malformed JSON path: index "x" is not a number`},
 		{"negative", "probes: {burst: -5}\n", `c.yml:1:17: probes.burst: must not be negative, got -5`},
 	}
 	for _, c := range cases {

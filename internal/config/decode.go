@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/apigate/apigate/internal/identity"
 )
 
 // maxNodes bounds the nodes decoding may visit, following aliases; a real config has a few
@@ -197,6 +199,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) erro
 		}
 		if err := d.decode(val, v.Field(idx), join(where, key)); err != nil {
 			return err
+		}
+		if t == reflect.TypeOf(Login{}) && key == "token" {
+			// A login's token is a JSON path into its answer: refused now, not after logging in.
+			if err := identity.ValidPath(v.Field(idx).String()); err != nil {
+				return d.errf(val, "%s: malformed JSON path: %v", join(where, key), err)
+			}
 		}
 	}
 	return nil

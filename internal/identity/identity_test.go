@@ -38,6 +38,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]string
 	_ = json.NewDecoder(r.Body).Decode(&body)
 	switch r.URL.Path {
+	case "/api/locked":
+		w.Header().Set("Retry-After", "900")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
 	case "/api/register":
 		if body["username"] == "" || body["password"] == "" || !strings.Contains(body["email"], "@") {
 			http.Error(w, "bad", 400)
@@ -198,6 +202,9 @@ func TestLoginErrorsKeepSecretsOut(t *testing.T) {
 		{Login{Path: "/api/login", Body: map[string]any{"username": "alice", "password": "s3cret-alice"},
 			TokenHeader: "X-Token"}, `identity "x": login POST /api/login: no X-Token header in the answer`},
 		{Login{Path: "/nope"}, `identity "x": login POST /nope answered 404`},
+		{Login{Path: "/api/locked", Body: map[string]any{"username": "alice", "password": "s3cret-alice"}},
+			`identity "x": login POST /api/locked answered 429: the API throttled the login or ` +
+				`locked the account (Retry-After: 900)`},
 	}
 	for _, c := range cases {
 		l := c.login
@@ -303,6 +310,19 @@ func TestStaticIdentities(t *testing.T) {
 	}
 	if _, err := Build(context.Background(), []Spec{{Name: "empty"}}, Options{}); err == nil {
 		t.Error("an identity with no credentials was accepted")
+	}
+}
+
+func TestValidPath(t *testing.T) {
+	for _, p := range []string{"$.t", "t", "$.a.b[1].c", "$.a[0][1]", "$", ""} {
+		if err := ValidPath(p); err != nil {
+			t.Errorf("%q: %v", p, err)
+		}
+	}
+	for _, p := range []string{"$.[[", "$.a[", "$.a[x]", "$.a[-1]", "$.a..b", "$.a]", "$.a[0]b"} {
+		if err := ValidPath(p); err == nil {
+			t.Errorf("%q: accepted", p)
+		}
 	}
 }
 

@@ -136,6 +136,16 @@ func (l Login) do(ctx context.Context, c *httpx.Client, t *target.Target) (targe
 	if err != nil {
 		return creds, fmt.Errorf("login %s %s: %w", l.Method, l.Path, err)
 	}
+	if ex.Status == http.StatusTooManyRequests {
+		// Not the credentials: the API refuses logins for now (a rate limit, or an account
+		// lockout after an earlier scan's failed attempts).
+		msg := fmt.Sprintf("login %s %s answered 429: the API throttled the login or locked "+
+			"the account", l.Method, l.Path)
+		if ra := ex.Header.Get("Retry-After"); ra != "" {
+			msg += fmt.Sprintf(" (Retry-After: %.40s)", ra)
+		}
+		return creds, errors.New(msg + "; wait and scan again")
+	}
 	if ex.Status < 200 || ex.Status > 399 {
 		return creds, fmt.Errorf("login %s %s answered %d (check the credentials and the path)",
 			l.Method, l.Path, ex.Status)
