@@ -317,6 +317,9 @@ func TestBadInvocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	const ok = "http://127.0.0.1:1"
+	outDir := t.TempDir()
+	same := filepath.Join(outDir, "same.out")
+	docDir := t.TempDir()
 	cases := []struct {
 		args []string
 		want string
@@ -340,9 +343,29 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"scan", "--url", "http://[fe80::1]:80/"}, "refusing to scan"},
 		{[]string{"scan", "--url", "http://apigate-test.invalid/"}, "refusing to scan"},
 		{[]string{"scan", "--url", "http://169.254.169.254/", "--allow-host", "169.254.169.254"},
-			"refusing to scan"},
+			"metadata addresses are never scanned"},
+		{[]string{"scan", "--url", ok, "--allow-host", "169.254.169.254"},
+			"--allow-host/allow-hosts 169.254.169.254: link-local and cloud metadata"},
+		{[]string{"scan", "--url", ok, "--allow-host", "fe80::1"}, "never scanned"},
+		{[]string{"scan", "--url", "http://127.0.0.1:99999"}, "port 99999 is not between 1 and 65535"},
+		{[]string{"scan", "--url", "http://127.1:18080"}, "short or numeric IPv4 forms are not supported"},
+		{[]string{"scan", "--url", ok, "--port", "8080"}, "--port only apply with --compose"},
+		{[]string{"scan", "--url", ok, "--service", "api"}, "--service only apply with --compose"},
+		{[]string{"scan", "--compose", "/nonexistent/compose.yml"},
+			"compose file /nonexistent/compose.yml does not exist"},
+		{[]string{"scan", "--url", ok, "--openapi", filepath.Join(docDir, "missing.yaml")},
+			"missing.yaml\": no such file"},
+		{[]string{"scan", "--url", ok, "--openapi", "./missing.yaml"}, "no such file"},
+		{[]string{"scan", "--url", ok, "--openapi", docDir}, "is not a regular file"},
 		{[]string{"scan", "--url", ok, "--ca-cert", "/nonexistent/ca.pem"}, "read --ca-cert"},
-		{[]string{"scan", "--url", ok, "--ca-cert", garbage}, "no certificate found"},
+		{[]string{"scan", "--url", ok, "--ca-cert", garbage}, "--ca-cert " + garbage + ": no PEM certificate"},
+		{[]string{"scan", "--url", ok, "--sarif", "/nonexistent/qa/x.sarif"},
+			"--sarif /nonexistent/qa/x.sarif: directory /nonexistent/qa does not exist"},
+		{[]string{"scan", "--url", ok, "--markdown", outDir}, "--markdown " + outDir + " is a directory"},
+		{[]string{"scan", "--url", ok, "--json", same, "--sarif", same}, "--sarif and --json both name"},
+		{[]string{"demo", "--output", same, "--markdown", same}, "--output and --markdown both name"},
+		{[]string{"baseline", "--url", ok, "--output", "/nonexistent/qa/b.json"},
+			"baseline --output /nonexistent/qa/b.json: directory /nonexistent/qa does not exist"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -359,6 +382,15 @@ func TestBadInvocations(t *testing.T) {
 			oneLine(t, stderr, tc.want)
 			if strings.Contains(stderr, "hunter2") {
 				t.Error("the error repeats a password from the URL")
+			}
+			if strings.Contains(stderr, ".apigate-") {
+				t.Error("the error names a temporary file instead of the user's path")
+			}
+			if strings.Contains(stderr, "--allow-host 169.254") && !strings.Contains(stderr, "never") {
+				t.Error("the error advises an --allow-host that can never work")
+			}
+			if entries, _ := os.ReadDir(outDir); len(entries) > 0 {
+				t.Errorf("a refused run left %s in the output directory", entries[0].Name())
 			}
 		})
 	}

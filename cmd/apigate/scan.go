@@ -95,6 +95,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	if cf.wanted(sc) {
 		return scanCompose(fs, o, cf, sc, stdout, stderr)
 	}
+	if err := cf.checkUnwanted(fs); err != nil {
+		return exitUsage, err
+	}
 	if o.URL == "" {
 		return exitUsage, usagef("scan needs --url or --compose")
 	}
@@ -115,6 +118,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 		pem, err := os.ReadFile(o.CACert)
 		if err != nil {
 			return exitUsage, usagef("read --ca-cert: %w", err)
+		}
+		if err := checkCAPEM(o.CACert, pem); err != nil {
+			return exitUsage, err
 		}
 		t.TLS = &target.TLSInfo{RootCAs: pem}
 	}
@@ -146,6 +152,9 @@ func (o *scanOptions) validate() error {
 	if o.Budget <= 0 {
 		return usagef("--max-requests must be positive")
 	}
+	if err := checkAllowHosts(o.AllowHosts); err != nil {
+		return err
+	}
 	return o.checkOutputs()
 }
 
@@ -175,6 +184,19 @@ func parseTarget(raw string, allow []string) (*url.URL, error) {
 	}
 	if u.User != nil {
 		return nil, usagef("--url %q: put credentials in the config, not in the URL", u.Redacted())
+	}
+	if err := checkPort(raw, u.Port()); err != nil {
+		return nil, err
+	}
+	if err := checkAllowHosts(allow); err != nil {
+		return nil, err
+	}
+	switch {
+	case neverScanned(u.Hostname()):
+		return nil, usagef("refusing to scan %s: link-local and cloud metadata addresses are "+
+			"never scanned, whatever --allow-host says", u.Host)
+	case shortIPv4(u.Hostname()):
+		return nil, usagef("refusing to scan %s: %s", u.Host, shortIPv4Advice)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apigate/apigate/internal/compose"
@@ -33,6 +34,22 @@ func addComposeFlags(fs *flag.FlagSet) *composeFlags {
 	return &c
 }
 
+// checkUnwanted refuses compose-only flags on a scan that boots nothing, instead of
+// ignoring them.
+func (c *composeFlags) checkUnwanted(fs *flag.FlagSet) error {
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "service" || f.Name == "port" || f.Name == "boot-timeout" {
+			bad = append(bad, "--"+f.Name)
+		}
+	})
+	if len(bad) > 0 {
+		return usagef("%s only apply with --compose (or target.compose in the config)",
+			strings.Join(bad, " and "))
+	}
+	return nil
+}
+
 // wanted reports whether this scan boots a compose project: --compose, or target.compose
 // in the config.
 func (c *composeFlags) wanted(sc *scanConfig) bool {
@@ -56,6 +73,10 @@ func (c *composeFlags) merge(fs *flag.FlagSet, sc *scanConfig, o *scanOptions) e
 		if !filepath.IsAbs(c.File) && sc.cfg.File != "" {
 			c.File = filepath.Join(filepath.Dir(sc.cfg.File), c.File)
 		}
+	}
+	if _, err := os.Stat(c.File); errors.Is(err, os.ErrNotExist) {
+		// The caller's to fix, found before docker is asked anything.
+		return usagef("compose file %s does not exist", c.File)
 	}
 	o.URL = "" // a target.url of the config yields to --compose
 	if !set["service"] {
@@ -127,6 +148,9 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 		pem, err := readServiceCA(ctx, o.CACert)
 		if err != nil {
 			return exitUsage, usagef("read --ca-cert: %w", err)
+		}
+		if err := checkCAPEM(o.CACert, pem); err != nil {
+			return exitUsage, err
 		}
 		t.TLS = &target.TLSInfo{RootCAs: pem}
 	}

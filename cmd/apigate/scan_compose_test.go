@@ -129,7 +129,7 @@ func TestScanComposeTearsDownOnPanic(t *testing.T) {
 
 func TestScanComposeMissingFileAndCLI(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"scan", "--compose", "testdata-nope.yml"}, &stdout, &stderr); code != exitError ||
+	if code := run([]string{"scan", "--compose", "testdata-nope.yml"}, &stdout, &stderr); code != exitUsage ||
 		!strings.Contains(stderr.String(), "testdata-nope.yml does not exist") {
 		t.Errorf("missing file: exit %d, stderr %q", code, stderr.String())
 	}

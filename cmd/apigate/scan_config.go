@@ -98,6 +98,12 @@ func applyConfig(fs *flag.FlagSet, o *scanOptions) (*scanConfig, error) {
 				return nil, usagef("%v", err)
 			}
 			sc.doc = doc
+		case exists(file):
+			return nil, usagef("openapi %q is not a regular file", spec)
+		case localPath(spec):
+			return nil, usagef("openapi %q: no such file (%s exists here, so this is a local "+
+				"path; a path the API serves must not start with a local directory)", spec,
+				firstSegment(spec))
 		case strings.HasPrefix(spec, "/"):
 			sc.served = spec
 		case strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://"):
@@ -169,7 +175,7 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 	doc, docErr := sc.document(ctx, fetch, log)
 	specs := c.IdentitySpecs()
 	if docErr != nil && len(specs) == 0 {
-		return exitError, docErr
+		return errCode(docErr), docErr
 	}
 	var loginOp, signupOp *target.Operation
 	if doc != nil {
@@ -189,12 +195,12 @@ func prepareTarget(ctx context.Context, t *target.Target, sc *scanConfig, o *sca
 		fetch = openapi.ClientFetcherAs(setup, t.Base, ids[0])
 		if doc == nil {
 			if doc, err = sc.document(ctx, fetch, log); err != nil {
-				return exitError, err
+				return errCode(err), err
 			}
 		}
 	}
 	if doc == nil && docErr != nil {
-		return exitError, docErr
+		return errCode(docErr), docErr
 	}
 
 	if doc != nil {
@@ -238,7 +244,18 @@ func (sc *scanConfig) document(ctx context.Context, fetch openapi.Fetcher,
 		return sc.doc, nil
 	}
 	basePath := sc.cfg.Target.BasePath
-	doc, err := openapi.Fetch(ctx, fetch, sc.served, openapi.Options{BasePath: basePath})
+	status := 0
+	seen := func(ctx context.Context, p string) (int, []byte, error) {
+		st, body, err := fetch(ctx, p)
+		status = st
+		return st, body, err
+	}
+	doc, err := openapi.Fetch(ctx, seen, sc.served, openapi.Options{BasePath: basePath})
+	if err != nil && sc.served != "" && (status == 404 || status == 410) {
+		// The document the user named is neither a local file nor served: their typo.
+		return nil, usagef("openapi %q: no such local file, and the API answered %d for it",
+			sc.served, status)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the API document: %w", err)
 	}
@@ -307,6 +324,43 @@ func (sc *scanConfig) accept(rep *finding.Report, t *target.Target, fallback *fi
 	if sc.baseline != nil {
 		sc.baseline.Apply(rep, sc.baseFile)
 	}
+}
+
+// errCode is exit 2 for the caller's errors, 3 for the rest.
+func errCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// localPath reports whether an --openapi value that names no file is still plainly a local
+// path: ./ or ../ relative, or absolute under a directory that exists here (/tmp/x.yaml,
+// /home/me/api.json). Any other value starting with / is a path the API serves
+// (/openapi.json, /v3/api-docs).
+func localPath(spec string) bool {
+	if strings.HasPrefix(spec, "./") || strings.HasPrefix(spec, "../") {
+		return true
+	}
+	if !strings.HasPrefix(spec, "/") || strings.Count(spec, "/") < 2 {
+		return false
+	}
+	st, err := os.Stat(firstSegment(spec))
+	return err == nil && st.IsDir()
+}
+
+// firstSegment is /a of /a/b/c.
+func firstSegment(p string) string {
+	if i := strings.IndexByte(p[1:], '/'); i >= 0 {
+		return p[:i+1]
+	}
+	return p
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func isFile(p string) bool {
