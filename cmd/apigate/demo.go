@@ -145,6 +145,11 @@ func cmdDemoServe(args []string, stdout, stderr io.Writer) (int, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return exitUsage, err
 	}
+	if caOut != "" {
+		if err := checkOutputPath("--ca-out", caOut); err != nil {
+			return exitUsage, err
+		}
+	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return exitUsage, usagef("malformed --addr %q: %v", addr, err)

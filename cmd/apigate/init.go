@@ -16,6 +16,9 @@ import (
 	"github.com/apigate/apigate/internal/openapi"
 )
 
+// starterURL is the target.url of a starter config written without a compose file.
+const starterURL = "http://127.0.0.1:8080"
+
 // composeNames are the compose file names docker compose itself looks for, in its order.
 var composeNames = []string{"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"}
 
@@ -46,10 +49,12 @@ func cmdInit(args []string, stdout, stderr io.Writer) (int, error) {
 		if err := os.WriteFile(f.path, []byte(f.body), 0o644); err != nil {
 			return exitError, fmt.Errorf("init: %w", err)
 		}
-		fmt.Fprintf(stdout, "wrote %s\n", f.path)
+		fmt.Fprintf(stderr, "wrote %s\n", f.path)
 	}
 	if facts.compose == "" {
-		fmt.Fprintln(stderr, "apigate: no compose file found; set target.url or target.compose in the config")
+		// A note, not an error: the files were written and target.url was set.
+		fmt.Fprintf(stderr, "note: no compose file found, so the config scans %s (target.url);\n"+
+			"start the API there in the workflow, or set target.compose instead\n", starterURL)
 	}
 	return exitOK, nil
 }
@@ -205,7 +210,7 @@ target:
 				strings.Join(f.multiple, ", "), f.multiple[0])
 		}
 	default:
-		b.WriteString("  url: http://127.0.0.1:8080\n")
+		fmt.Fprintf(&b, "  url: %s\n", starterURL)
 	}
 	if f.openapi != "" {
 		fmt.Fprintf(&b, "  openapi: %s\n", f.openapi)
@@ -251,19 +256,24 @@ fail-on: high
 	return b.String()
 }
 
+// starterWorkflow matches the starter config: with a compose file the action boots it;
+// without one, the config's target.url is scanned and the job must start the API first.
 func starterWorkflow(f repoFacts) string {
-	compose := f.compose
-	if compose == "" {
-		compose = "docker-compose.yml"
-	}
 	secrets := "          ALICE_PASSWORD: ${{ secrets.ALICE_PASSWORD }}\n" +
 		"          BOB_PASSWORD: ${{ secrets.BOB_PASSWORD }}\n"
 	if f.login == "" {
 		secrets = "          ALICE_PASSWORD: ${{ secrets.ALICE_PASSWORD }}\n" +
 			"          BOB_TOKEN: ${{ secrets.BOB_TOKEN }}\n"
 	}
-	return `# Scans the API booted from the compose file on every pull request.
-name: apigate
+	head := "# Scans the API booted from the compose file on every pull request.\n"
+	start, with := "", "          compose-file: "+f.compose+"\n"
+	if f.compose == "" {
+		head = "# Scans the API at the config's target.url on every pull request.\n"
+		start = "      # Start the API here so that it listens on " + starterURL + " (target.url in\n" +
+			"      # .apigate.yml), e.g. run: ./start-api.sh &\n"
+		with = ""
+	}
+	return head + `name: apigate
 on:
   pull_request:
   push:
@@ -277,10 +287,9 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
-      - uses: apigate/apigate@v1
+` + start + `      - uses: apigate/apigate@v1
         with:
-          compose-file: ` + compose + `
-          config: .apigate.yml
+` + with + `          config: .apigate.yml
         env:
 ` + secrets
 }

@@ -101,7 +101,27 @@ func TestInitWithNothingToGoOn(t *testing.T) {
 	if c.Target.URL != "http://127.0.0.1:8080" || c.Identities[0].Login == nil || c.Identities[1].Token != "x" {
 		t.Errorf("%+v", c)
 	}
-	if !strings.Contains(stderr.String(), "no compose file found") {
-		t.Errorf("stderr %q", stderr.String())
+	if !strings.Contains(stderr.String(), "no compose file found, so the config scans "+
+		"http://127.0.0.1:8080") || strings.Contains(stderr.String(), "apigate:") {
+		t.Errorf("stderr is not an informational note: %q", stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("init printed on stdout: %q", stdout.String())
+	}
+	// The workflow scans what the config names: no compose file it does not have.
+	var w struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Uses string            `yaml:"uses"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(mustRead(t, filepath.Join(dir, ".github/workflows/apigate.yml")), &w); err != nil {
+		t.Fatalf("workflow is not YAML: %v", err)
+	}
+	step := w.Jobs["api-security"].Steps[1]
+	if _, ok := step.With["compose-file"]; ok || step.With["config"] != ".apigate.yml" {
+		t.Errorf("workflow step %+v does not match the config's target.url", step)
 	}
 }

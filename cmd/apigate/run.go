@@ -36,6 +36,8 @@ const usageText = `apigate scans an HTTP API against the API security checklist.
 
 Usage:
   apigate demo [--hardened] [flags]   start the built-in demo API and scan it
+  apigate demo serve [--addr ADDR] [--hardened] [--ca-out FILE]
+                                      only run the demo API (until Ctrl-C), to scan it yourself
   apigate scan --url URL [flags]      scan an API that is already running
   apigate scan --compose FILE [flags] boot the API from its compose file, scan it, tear it down
   apigate baseline [--output FILE] [scan flags]
@@ -45,9 +47,13 @@ Usage:
   apigate action                      run as the GitHub Action (reads INPUT_* variables)
   apigate version                     print the version
 
-Run 'apigate <command> -h' for a command's flags.
+Run 'apigate help <command>' (or 'apigate <command> -h') for a command's flags.
 Exit codes: 0 pass, 1 findings at or above --fail-on, 2 usage error, 3 scan failed.
 `
+
+// helpTopics are the commands `apigate help <command>` describes.
+var helpTopics = map[string]bool{"scan": true, "demo": true, "baseline": true, "init": true,
+	"rules": true, "action": true}
 
 // run is the whole program; main only connects it to the process.
 func run(args []string, stdout, stderr io.Writer) int {
@@ -74,6 +80,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "--version":
 		fmt.Fprintf(stdout, "apigate %s\n", version)
 	case "help", "-h", "--help":
+		if len(rest) > 0 && cmd == "help" && helpTopics[rest[0]] {
+			// `help scan`, `help demo serve`: that command's flags, on stdout as asked.
+			return run(append(append([]string{}, rest...), "-h"), stdout, stdout)
+		}
+		if len(rest) > 0 && cmd == "help" {
+			err = usagef("no help for %q (want demo, scan, baseline, init, rules or action)", rest[0])
+			break
+		}
 		fmt.Fprint(stdout, usageText)
 	default:
 		err = usagef("unknown command %q (want demo, scan, baseline, init, rules or version)", cmd)

@@ -78,7 +78,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	var allow multiFlag
 	fs := flagSet("scan", stderr)
 	fs.StringVar(&o.URL, "url", "", "base URL of a running API to scan")
-	fs.StringVar(&o.OpenAPI, "openapi", "", "OpenAPI document: a file, or a path served by the API")
+	fs.StringVar(&o.OpenAPI, "openapi", "", "OpenAPI document: a local file, or a path the API "+
+		"serves: one starting with / that names no local file and no path under a local "+
+		"directory, e.g. /openapi.json (a missing ./x, x.yaml or /tmp/x.yaml is an error)")
 	fs.StringVar(&o.ConfigFile, "config", "", "config file (default .apigate.yml if present)")
 	fs.StringVar(&o.CACert, "ca-cert", "", "PEM file of a CA to trust for an https target")
 	fs.Var(&allow, "allow-host", "allow scanning this non-loopback host (repeatable)")
