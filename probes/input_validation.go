@@ -123,6 +123,12 @@ func (p inputValidation) Run(ctx context.Context, s *Session) Verdict {
 	if len(r.findings) > 0 {
 		return Fail(reason, r.findings...)
 	}
+	if r.rejected == 0 {
+		// An API that answers 2xx to everything (a catch-all, a mock, a handler that
+		// ignores its input) shows no sign of validation; that is not a pass.
+		return Inconclusive(reason + "; no invalid request was rejected and none could be " +
+			"shown stored, so there is no evidence that input is validated")
+	}
 	return Pass(reason + "; none caused a 5xx, a dropped connection or a slowdown")
 }
 

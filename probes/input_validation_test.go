@@ -341,3 +341,25 @@ func TestPickMutationsKeepsOversizedInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestInputValidationCatchAllIsInconclusive aims the probe at a server that answers 200
+// with the same body to everything: nothing was rejected and nothing can be read back, so
+// there is no evidence of validation either way.
+func TestInputValidationCatchAllIsInconclusive(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(srv.Close)
+	s := newTestSession(t, srv.URL, &target.Target{Operations: itemOps()})
+	v := NewInputValidation().Run(context.Background(), s)
+	if v.Status != finding.StatusInconclusive || len(v.Findings) != 0 {
+		t.Fatalf("catch-all: %s with %d findings (%s), want inconclusive", v.Status,
+			len(v.Findings), v.Reason)
+	}
+	if !strings.Contains(v.Reason, "0 invalid requests were rejected") ||
+		!strings.Contains(v.Reason, "no evidence that input is validated") {
+		t.Errorf("reason does not say why: %s", v.Reason)
+	}
+}
