@@ -176,8 +176,13 @@ func (r *logRun) secret(label string) *canarySecret {
 	return nil
 }
 
-// record notes a failure the logs should show.
+// record notes a failure the logs should show. A throttled answer is never one: the engine
+// keeps logging findings resting on a 429 (a leaked secret is proved by the log line), so
+// an "unlogged failure" must not be built on a request that was never processed.
 func (r *logRun) record(kind, rid string, ex *httpx.Exchange) {
+	if ex.Status == http.StatusTooManyRequests {
+		return
+	}
 	r.events = append(r.events, &authEvent{kind: kind, rid: rid, ex: ex, at: time.Now()})
 }
 
@@ -191,16 +196,31 @@ func (r *logRun) failedLogins(ctx context.Context) {
 		return
 	}
 	pw := r.secret("CANARY_PASSWORD")
+	throttled := 0
 	for range 3 {
 		h, rid := r.header()
 		ex, err := l.Send(ctx, r.s, pw.value, h)
 		if err == nil && pw.ex == nil {
 			pw.ex = ex
 		}
-		// 429 is a refused login too (authn_login_fail_max): it needs a trace as much.
-		if err == nil && (ex.Status == 401 || ex.Status == 403 || ex.Status == 429) {
+		switch {
+		case err != nil:
+		case ex.Status == http.StatusTooManyRequests:
+			// The limiter answered before any password was checked (earlier checks' failed
+			// logins may have used up its quota): no login failed, so there is nothing the
+			// log must show, and the lack of a trace proves nothing.
+			throttled++
+		case ex.Status == 401 || ex.Status == 403:
 			r.record("failed login", rid, ex)
 		}
+	}
+	switch {
+	case throttled == 3:
+		r.notes = append(r.notes, fmt.Sprintf("failed logins not tested: %s %s answered 429 "+
+			"to all 3 wrong passwords, so no login was attempted", l.Method, l.Path))
+	case throttled > 0:
+		r.notes = append(r.notes, fmt.Sprintf("%d of 3 wrong passwords to %s %s were answered "+
+			"429 (throttled, not attempted) and are not counted", throttled, l.Method, l.Path))
 	}
 	// The card travels in a login body for a canary user, not the test account.
 	h, _ := r.header()

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -261,4 +263,52 @@ func FuzzLogJudge(f *testing.F) {
 		_ = hasStatus(ls[0].search, 401)
 		_ = hasFailureWord(ls[0].search)
 	})
+}
+
+// TestLoggingIgnoresThrottledLogins puts a limiter in front of the login that answers 429
+// to everything, as the vulnerable demo's shared limiter does once earlier checks used it
+// up. No login was attempted, so no "unlogged failed login" may be reported; the invalid
+// token and the forbidden read still count, and the leaked password is still a leak.
+func TestLoggingIgnoresThrottledLogins(t *testing.T) {
+	defer func(d time.Duration) { logFlushWait = d }(logFlushWait)
+	logFlushWait = 300 * time.Millisecond
+	api, logs := logServer(leaky)
+	defer api.Close()
+	up, _ := url.Parse(api.URL)
+	proxy := httputil.NewSingleHostReverseProxy(up)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/login" {
+			body, _ := io.ReadAll(r.Body)
+			leaky(logs, r, body, http.StatusTooManyRequests)
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	s := newTestSession(t, srv.URL, &target.Target{Operations: logOps, Logs: logs,
+		Identities: []*target.Identity{opsIdentity("alice", true), opsIdentity("bob", true)}})
+	v := NewLogging().Run(context.Background(), s)
+	kinds := map[string]bool{}
+	for _, f := range v.Findings {
+		if f.Rule != RuleLogAuthFailure.ID {
+			continue
+		}
+		if f.Evidence.Status == http.StatusTooManyRequests {
+			t.Errorf("unlogged-failure finding rests on a 429: %s (%s)", f.Title,
+				f.Evidence.Excerpt)
+		}
+		kind, _, _ := strings.Cut(f.Evidence.Detail, " was refused")
+		kinds[kind] = true
+	}
+	if !kinds["The invalid token"] || !kinds["The forbidden object"] || len(kinds) != 2 {
+		t.Errorf("unlogged failures %v, want the invalid token and the forbidden object", kinds)
+	}
+	if !hasRule(v, RuleLogSecret.ID) {
+		t.Errorf("the password logged from a throttled login is no longer reported: %v",
+			rulesFired(v))
+	}
+	if !strings.Contains(v.Reason, "failed logins not tested: POST /api/login answered 429") {
+		t.Errorf("reason does not say the logins were throttled: %s", v.Reason)
+	}
 }
