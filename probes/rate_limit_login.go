@@ -83,7 +83,9 @@ func (s *Session) loginPart(ctx context.Context) partVerdict {
 		if isThrottle(ex) {
 			note := ""
 			if i == 1 {
-				note = " (from the first attempt: the general limit may still be in force)"
+				note = " (already at the first attempt: earlier failed logins in this scan " +
+					"or a general limit had used up the quota, so the login limit's size " +
+					"was not measured)"
 			}
 			return s.afterLockout(ctx, l, first, i, fmt.Sprintf(
 				"failed logins to %s throttled with HTTP %d at attempt %d%s",
