@@ -105,6 +105,11 @@ func (a *authRun) testJWT() {
 	a.weakSecret(tok, b0)
 }
 
+// forgedJWTLifetime is how long a token minted with a guessed key stays valid: long enough
+// to run the reproduce line after reading the report, short enough that a published report
+// does not hand out a lasting credential for the identity.
+const forgedJWTLifetime = time.Hour
+
 // jwksPaths are where APIs publish their token-verification keys.
 var jwksPaths = []string{"/.well-known/jwks.json", "/jwks.json", "/.well-known/jwks",
 	"/oauth/jwks", "/auth/jwks.json"}
@@ -155,15 +160,19 @@ func (a *authRun) weakSecret(tok *jwt, b authBaseline) {
 		return
 	}
 	a.noteForm("JWTs minted with the guessed HMAC key")
-	red := a.s.Client.Redactor()
+	// The minted tokens are not redacted: they are the scanner's own work, carry only the
+	// identity's claims, and are what makes the reproduce line runnable. The key stays
+	// masked, and the identity's token is never shown.
 	forged := cloneMap(tok.claims)
 	forged["apigate"] = a.s.Canary
 	forged["iat"] = time.Now().Unix()
+	validity := ""
 	if _, has := tok.claims["exp"]; has {
-		forged["exp"] = time.Now().Add(10 * time.Minute).Unix()
+		until := time.Now().Add(forgedJWTLifetime)
+		forged["exp"] = until.Unix()
+		validity = fmt.Sprintf(", valid until %s", until.UTC().Format("15:04 MST"))
 	}
 	minted := tok.mint(forged, secret)
-	red.Add(minted, "FORGED_JWT")
 	ex, _ := a.s.Send(a.ctx, nil, b.op.Method, b.path, nil, credentialHeaders(a.id, minted))
 	out, why := judgeAuth(ex, b.ex)
 	conf, proof := finding.ConfidenceMedium, "the forged token was not accepted on "+b.op.Path+" ("+why+")"
@@ -177,8 +186,9 @@ func (a *authRun) weakSecret(tok *jwt, b authBaseline) {
 	a.findings = append(a.findings, a.s.NewFinding(RuleJWTWeakSecret, b.op, evidenceEx, conf,
 		fmt.Sprintf("Tokens are signed with a guessable %s key", tok.alg()),
 		fmt.Sprintf("HMAC key: %s (%d characters)", jwtMaskSecret(secret), len(secret)),
-		fmt.Sprintf("The signature of the identity's %s token verifies with a dictionary word; %s.",
-			tok.alg(), proof)))
+		fmt.Sprintf("The signature of the identity's %s token verifies with a dictionary word; "+
+			"%s. The reproduce line sends that token (%s's claims plus \"apigate\"%s).",
+			tok.alg(), proof, a.id.Name, validity)))
 
 	if out != outAccepted {
 		return
@@ -187,7 +197,6 @@ func (a *authRun) weakSecret(tok *jwt, b authBaseline) {
 	expired["iat"] = time.Now().Add(-2 * time.Hour).Unix()
 	expired["exp"] = time.Now().Add(-time.Hour).Unix()
 	old := tok.mint(expired, secret)
-	red.Add(old, "FORGED_JWT")
 	ex, _ = a.s.Send(a.ctx, nil, b.op.Method, b.path, nil, credentialHeaders(a.id, old))
 	if out, why := judgeAuth(ex, b.ex); out == outAccepted {
 		a.findings = append(a.findings, a.s.NewFinding(RuleJWTExpired, b.op, ex,
@@ -195,7 +204,8 @@ func (a *authRun) weakSecret(tok *jwt, b authBaseline) {
 			fmt.Sprintf("%s %s accepts a correctly signed token that expired an hour ago",
 				b.op.Method, b.op.Path),
 			safeExcerpt(ex.Body, 300),
-			"A token signed with the guessed key and exp one hour in the past was answered "+why+"."))
+			"A token signed with the guessed key and exp one hour in the past was answered "+why+
+				"; the reproduce line sends that token."))
 	}
 }
 

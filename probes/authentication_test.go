@@ -570,3 +570,44 @@ func TestAuthenticationTokenPresenceAndExpiry(t *testing.T) {
 		t.Errorf("want only auth-jwt-no-expiry, got %v (%s)", got, v.Reason)
 	}
 }
+
+// TestAuthenticationForgedTokenReproduces checks that the reproduce lines of the weak-key
+// findings carry the minted token itself, which the API still accepts when replayed, and
+// show neither the identity's token nor the key.
+func TestAuthenticationForgedTokenReproduces(t *testing.T) {
+	api := &authAPI{secret: "secret", ignoreExp: true}
+	s := authSession(t, api, true)
+	idTok := s.Target.Identities[0].Token()
+	v := runTestProbe(t, NewAuthentication(), s)
+	seen := map[string]bool{}
+	for _, f := range v.Findings {
+		if f.Rule != RuleJWTWeakSecret.ID && f.Rule != RuleJWTExpired.ID {
+			continue
+		}
+		seen[f.Rule] = true
+		if strings.Contains(f.Curl, "${") {
+			t.Errorf("%s: reproduce line needs a variable: %s", f.Rule, f.Curl)
+		}
+		all := f.Title + f.Curl + f.Evidence.Request + f.Evidence.Excerpt + f.Evidence.Detail
+		if strings.Contains(all, idTok) || strings.Contains(f.Evidence.Excerpt, api.secret) {
+			t.Errorf("%s shows the identity's token or the key: %s", f.Rule, all)
+		}
+		_, rest, ok := strings.Cut(f.Curl, "Authorization: Bearer ")
+		tok, _, _ := strings.Cut(rest, "'")
+		if !ok || strings.Count(tok, ".") != 2 {
+			t.Fatalf("%s: no token in the reproduce line: %s", f.Rule, f.Curl)
+		}
+		req, _ := http.NewRequest(http.MethodGet, "/api/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if api.user(req) != "alice" {
+			t.Errorf("%s: the token of the reproduce line is refused on replay", f.Rule)
+		}
+		if f.Rule == RuleJWTWeakSecret.ID && !strings.Contains(f.Evidence.Detail, "valid until") {
+			t.Errorf("weak key: detail does not say how long the token works: %s",
+				f.Evidence.Detail)
+		}
+	}
+	if !seen[RuleJWTWeakSecret.ID] || !seen[RuleJWTExpired.ID] {
+		t.Fatalf("want both weak-key findings, got %v (%s)", rulesFired(v), v.Reason)
+	}
+}
