@@ -206,6 +206,9 @@ type Finding struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Suppressed is set, with the reason, when a suppression or the baseline matched.
 	Suppressed string `json:"suppressed,omitempty"`
+	// Variables explains the ${LABEL} shell variables Curl uses in place of secrets: label
+	// -> where the reader gets the value.
+	Variables map[string]string `json:"variables,omitempty"`
 }
 
 // Status is a check's verdict.

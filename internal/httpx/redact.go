@@ -13,6 +13,7 @@ import (
 type Redactor struct {
 	mu      sync.RWMutex
 	secrets map[string]string // value -> label
+	why     map[string]string // label -> where a user gets the value (see Explain)
 }
 
 // NewRedactor returns an empty redactor.
@@ -48,6 +49,28 @@ func forms(s string) []string {
 	out = append(out, base64.StdEncoding.EncodeToString([]byte(s)),
 		base64.RawURLEncoding.EncodeToString([]byte(s)))
 	return out
+}
+
+// Explain records, for a label, where a reader of a report gets the value it hides ("the
+// token alice gets from POST /api/login"), so reproduce lines that use ${LABEL} can say so.
+// The text must not contain the secret.
+func (r *Redactor) Explain(label, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.why == nil {
+		r.why = map[string]string{}
+	}
+	r.why[label] = text
+}
+
+// Explanation returns what Explain recorded for label, "" when nothing was.
+func (r *Redactor) Explanation(label string) string {
+	if r == nil {
+		return ""
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.why[label]
 }
 
 // Labels returns the distinct labels, sorted.

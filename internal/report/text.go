@@ -68,6 +68,7 @@ func Text(w io.Writer, rep *finding.Report, opts Options) error {
 		}
 		fmt.Fprintln(b)
 	}
+	writeVariables(b, p, active)
 	for _, n := range rep.Notes {
 		fmt.Fprintf(b, "note: %s\n", n)
 	}
