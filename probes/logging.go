@@ -133,7 +133,11 @@ func (logging) Run(ctx context.Context, s *Session) Verdict {
 	red := s.Client.Redactor()
 	for _, c := range r.secrets {
 		red.Add(c.value, c.label)
+		red.Explain(c.label, fmt.Sprintf("a made-up %s the logging check sent to see whether "+
+			"it reaches the logs; any value you can search the logs for will do", c.what))
 	}
+	red.Explain("TEST_CARD", "the Visa test card number payment processors document "+
+		"(it belongs to nobody); any test card number will do")
 
 	for _, step := range []func(context.Context){r.failedLogins, r.invalidToken,
 		r.forbiddenObject, r.injection} {

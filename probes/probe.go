@@ -114,6 +114,7 @@ func (s *Session) NewFinding(r Rule, op *target.Operation, ex *httpx.Exchange, c
 		}
 		f.URL = red.Redact(ex.URL)
 		f.Curl = ex.Curl(red)
+		f.Variables = s.curlVariables(f.Curl)
 		f.Evidence = finding.Evidence{
 			Request: ex.RequestLine(red),
 			Status:  ex.Status,
