@@ -42,6 +42,10 @@ func TestScanConfigErrorsExitBeforeScanning(t *testing.T) {
 		{"suppress:\n  - rule: no-such-rule\n    reason: r\n", `c.yml:2:5: unknown rule "no-such-rule"`},
 		{"baseline: missing.json\n", "baseline: open"},
 		{"target:\n  openapi: nowhere.yaml\n", `openapi "nowhere.yaml": no such file`},
+		{"allow-hosts: [169.254.169.254]\n", "c.yml:1:15: allow-hosts[0]: 169.254.169.254 is a " +
+			"link-local (cloud metadata) address; those are never scanned"},
+		{"identities:\n  a:\n    login:\n      path: /l\n      token: \"$.[[\"\n",
+			"c.yml:5:14: identities.a.login.token: malformed JSON path: unclosed ["},
 	}
 	for _, c := range cases {
 		cfg := putFile(t, dir, "c.yml", c.config)

@@ -114,6 +114,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad endpoint", "endpoints: [FETCH /a]\n",
 			`c.yml:1:13: endpoints[0]: want "METHOD /path", e.g. "GET /api/orders/{id}", got "FETCH /a"`},
 		{"public no slash", "public: [health]\n", `c.yml:1:10: public[0]: "health" must be a path starting with /`},
+		{"metadata allow-host", "allow-hosts: [api.example, 169.254.169.254]\n",
+			`c.yml:1:28: allow-hosts[1]: 169.254.169.254 is a link-local (cloud metadata) address; those are never scanned`},
 		{"malformed login token path", "identities:\n  a:\n    login:\n      path: /l\n      token: \"$.[[\"\n",
 			`c.yml:5:14: identities.a.login.token: malformed JSON path: unclosed [`},
 		{"malformed signup login token path",

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"net"
 	"reflect"
 	"sort"
 	"strconv"
@@ -200,6 +201,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) erro
 		if err := d.decode(val, v.Field(idx), join(where, key)); err != nil {
 			return err
 		}
+		if t == reflect.TypeOf(Config{}) && key == "allow-hosts" {
+			if err := d.checkAllowHosts(val, v.Field(idx).Interface().([]string)); err != nil {
+				return err
+			}
+		}
 		if t == reflect.TypeOf(Login{}) && key == "token" {
 			// A login's token is a JSON path into its answer: refused now, not after logging in.
 			if err := identity.ValidPath(v.Field(idx).String()); err != nil {
@@ -330,6 +336,24 @@ func (d *decoder) anyValue(n *yaml.Node, where string, depth int) (any, error) {
 		return d.expand(n, where)
 	}
 	return nil, d.errf(n, "%s: unsupported value", where)
+}
+
+// checkAllowHosts refuses link-local addresses in allow-hosts: they are never scanned
+// (cloud metadata), so listing one is a mistake to point out, not to accept silently.
+func (d *decoder) checkAllowHosts(n *yaml.Node, hosts []string) error {
+	for i, h := range hosts {
+		ip := net.ParseIP(strings.Trim(h, "[]"))
+		if ip == nil || !(ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
+			continue
+		}
+		at := n
+		if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+			at = n.Content[i]
+		}
+		return d.errf(at, "allow-hosts[%d]: %s is a link-local (cloud metadata) address; "+
+			"those are never scanned", i, h)
+	}
+	return nil
 }
 
 func checkIdentity(id Identity, where string) error {
