@@ -22,7 +22,15 @@ type Report struct {
 	Checks   []CheckResult `json:"checks"`
 	// Notes are facts about the scan a reader should know (limits, skipped parts).
 	Notes []string `json:"notes,omitempty"`
+	// Error says why the scan failed (stopped, target down, budget spent, nothing
+	// verified); empty when it completed. A report with an Error is no clean bill of
+	// health whatever its checks say.
+	Error string `json:"error,omitempty"`
 }
+
+// Complete reports whether the scan ran to its end: no deadline, signal, dead target,
+// spent budget or other failure cut it short.
+func (r *Report) Complete() bool { return r.Error == "" }
 
 // Active returns the findings that no suppression or baseline matched.
 func (r *Report) Active() []Finding {

@@ -60,7 +60,9 @@ type shared struct {
 	http     *http.Client
 	insecure *http.Client // for the transport probe's certificate checks only
 	allowed  map[string]bool
-	sent     atomic.Int64
+	sent     atomic.Int64 // requests that went out; refusals are given back (budget.go)
+	refused  atomic.Int64
+	failed   atomic.Int64
 	budget   int64
 
 	mu     sync.Mutex
@@ -72,6 +74,8 @@ type Stats struct {
 	Requests  atomic.Int64
 	Throttled atomic.Int64 // 429 responses, or 503 with Retry-After
 	Errors    atomic.Int64 // transport errors: resets, timeouts, refused
+	Refused   atomic.Int64 // requests the budget refused: never sent
+	Blocked   atomic.Int64 // requests to a host not allowed: never sent
 }
 
 // New returns a client for cfg.
@@ -152,7 +156,8 @@ func (c *Client) Scope(name string) *Client {
 // Stats returns the counters of this client's scope.
 func (c *Client) Stats() *Stats { return c.stats }
 
-// Sent is the number of requests the whole scan sent.
+// Sent is the number of requests the whole scan sent; requests the budget refused are not
+// counted.
 func (c *Client) Sent() int64 { return c.shared.sent.Load() }
 
 // Redactor returns the redactor of the client, never nil.
@@ -213,14 +218,14 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 		return ex, ex.Err
 	}
 	if !c.Allowed(u) {
+		c.blocked()
 		ex.Err = fmt.Errorf("%w: %s", ErrHostNotAllowed, u.Host)
 		return ex, ex.Err
 	}
-	if c.shared.sent.Add(1) > c.shared.budget {
-		ex.Err = ErrBudget
-		return ex, ErrBudget
+	if err := c.take(); err != nil {
+		ex.Err = err
+		return ex, err
 	}
-	c.stats.Requests.Add(1)
 
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.shared.cfg.Timeout)
@@ -251,7 +256,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	start := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {
-		c.stats.Errors.Add(1)
+		c.failed()
 		ex.Duration = time.Since(start)
 		ex.Err = redactErr(c.Redactor(), c.explainTimeout(parent, err))
 		return ex, ex.Err
@@ -265,7 +270,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Exchange, error) {
 	ex.Duration = time.Since(start)
 	if err != nil {
 		// A body cut short still tells the probe something: keep what arrived.
-		c.stats.Errors.Add(1)
+		c.failed()
 		ex.Err = redactErr(c.Redactor(), c.explainTimeout(parent, fmt.Errorf("read body: %w", err)))
 	}
 	if resp.StatusCode == http.StatusTooManyRequests ||

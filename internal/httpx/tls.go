@@ -29,12 +29,12 @@ func hostPort(u *url.URL) string {
 // dial opens a TCP connection to u's host after the safety checks.
 func (c *Client) dial(ctx context.Context, u *url.URL) (net.Conn, error) {
 	if !c.Allowed(u) {
+		c.blocked()
 		return nil, fmt.Errorf("%w: %s", ErrHostNotAllowed, u.Host)
 	}
-	if c.shared.sent.Add(1) > c.shared.budget {
-		return nil, ErrBudget
+	if err := c.take(); err != nil {
+		return nil, err
 	}
-	c.stats.Requests.Add(1)
 	d := &net.Dialer{Timeout: 5 * time.Second, Control: refuseLinkLocal}
 	return d.DialContext(ctx, "tcp", hostPort(u))
 }

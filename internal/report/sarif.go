@@ -129,10 +129,24 @@ func buildSARIF(rep *finding.Report, opts Options) (*sarif.Report, error) {
 	if len(props) > 0 {
 		run.PropertyBag = sarif.PropertyBag{Properties: props}
 	}
-	success := true
-	run.WithInvocations([]*sarif.Invocation{{ExecutionSuccessful: &success}})
+	run.WithInvocations([]*sarif.Invocation{invocation(rep)})
 	doc.AddRun(run)
 	return doc, nil
+}
+
+// invocation records whether the scan ran to its end. A failed scan's SARIF says so with
+// executionSuccessful false and an error notification, so no consumer takes its short list
+// of results for a clean one (and code scanning shows the failure on the tool's status).
+func invocation(rep *finding.Report) *sarif.Invocation {
+	success := rep.Complete()
+	inv := &sarif.Invocation{ExecutionSuccessful: &success}
+	if !success {
+		inv.ToolExecutionNotifications = []*sarif.Notification{{
+			Level:   "error",
+			Message: sarif.NewTextMessage(clip(rep.Error, sarifMaxMessage)),
+		}}
+	}
+	return inv
 }
 
 // sarifRules builds the rule table: every known rule, plus a generic entry for any rule a

@@ -113,12 +113,18 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 	if scanErr == nil && alive(ctx, t, c) != nil {
 		scanErr = ErrTargetDown
 	}
+	if scanErr == nil {
+		scanErr = budgetSpent(c)
+	}
+	if scanErr == nil {
+		scanErr = unreliable(c)
+	}
 
 	var incomplete []finding.Check
 	verified := 0
 	for _, p := range list {
-		v, requests := verdict(p.Check(), done, begun, scanErr)
-		if v.Status == finding.StatusInconclusive {
+		v, requests, unfinished := verdict(p.Check(), done, begun, scanErr)
+		if unfinished {
 			incomplete = append(incomplete, p.Check())
 		}
 		if v.Status == finding.StatusPass || v.Status == finding.StatusFail {
@@ -150,7 +156,7 @@ func Run(ctx context.Context, t *target.Target, c *httpx.Client, opts Options) (
 	if scanErr != nil {
 		slices.SortFunc(incomplete, func(a, b finding.Check) int { return a.Number() - b.Number() })
 		inc := &Incomplete{Err: scanErr, Checks: incomplete}
-		rep.Notes = append([]string{failureNote(inc)}, rep.Notes...)
+		fail(rep, inc)
 		return rep, inc
 	}
 	return rep, nil
@@ -173,10 +179,10 @@ func unreached(ctx context.Context, rep *finding.Report, list []probes.Probe, re
 	}
 	if stopped {
 		inc := &Incomplete{Err: ctx.Err(), Checks: names}
-		rep.Notes = append([]string{failureNote(inc)}, rep.Notes...)
+		fail(rep, inc)
 		return rep, inc
 	}
-	rep.Notes = append([]string{failureNote(red.Redact(err.Error()))}, rep.Notes...)
+	fail(rep, red.Redact(err.Error()))
 	return rep, err
 }
 
@@ -250,11 +256,13 @@ launch:
 	return maps.Clone(results), maps.Clone(begun)
 }
 
-// verdict is the final verdict of check and its request count: a check that never
-// returned did not complete, and when the scan failed, a pass, or anything but a proven
-// finding from a check the stop cut short, says nothing.
+// verdict is the final verdict of check, its request count, and whether the check did not
+// complete. A check that never returned, or that the stop cut short, did not complete (a
+// finding it proved before that still stands). When the scan failed, a pass from a check
+// that finished is not claimed either, with a reason that says why; only a spent budget
+// leaves such passes alone, because the checks it touched are corrected on their own.
 func verdict(check finding.Check, done map[finding.Check]*outcome, begun map[finding.Check]bool,
-	scanErr error) (probes.Verdict, int) {
+	scanErr error) (probes.Verdict, int, bool) {
 	o, ok := done[check]
 	if !ok {
 		o = &outcome{v: probes.Inconclusive("did not run: the scan stopped first")}
@@ -263,12 +271,52 @@ func verdict(check finding.Check, done map[finding.Check]*outcome, begun map[fin
 		}
 	}
 	v := o.v
-	if scanErr != nil && (v.Status == finding.StatusPass ||
-		(o.cut && v.Status != finding.StatusFail)) {
-		v.Status = finding.StatusInconclusive
-		v.Reason = fmt.Sprintf("did not complete: %v", scanErr)
+	switch {
+	case scanErr == nil:
+	case o.cut && v.Status == finding.StatusFail:
+		v.Reason = fmt.Sprintf("did not complete: %s; the findings were proven before that: %s",
+			cutShort(scanErr), v.Reason)
+		return v, o.requests, true
+	case o.cut:
+		v = probes.Inconclusive("did not complete: " + cutShort(scanErr))
+	case v.Status == finding.StatusPass && !errors.Is(scanErr, httpx.ErrBudget):
+		v = probes.Inconclusive(fmt.Sprintf("passed, but %s, so this is not claimed",
+			afterwards(scanErr)))
 	}
-	return v, o.requests
+	return v, o.requests, v.Status == finding.StatusInconclusive
+}
+
+// cutShort says what stopped a check that was still running.
+func cutShort(scanErr error) string {
+	switch {
+	case errors.Is(scanErr, context.Canceled):
+		return "the scan was interrupted while it ran"
+	case errors.Is(scanErr, context.DeadlineExceeded):
+		return "the scan passed its deadline while it ran"
+	}
+	return scanErr.Error()
+}
+
+// afterwards says what went wrong after a check had finished.
+func afterwards(scanErr error) string {
+	switch {
+	case errors.Is(scanErr, context.Canceled):
+		return "the scan was interrupted before it finished"
+	case errors.Is(scanErr, context.DeadlineExceeded):
+		return "the scan passed its deadline before it finished"
+	case errors.Is(scanErr, ErrTargetDown):
+		return "the target stopped answering later in the scan"
+	}
+	return "the scan failed (" + scanErr.Error() + ")"
+}
+
+// fail marks rep as the report of a failed scan: a note at the head of its notes, for
+// readers, and its Error, for machines (JSON "complete": false, SARIF
+// executionSuccessful: false).
+func fail(rep *finding.Report, why any) {
+	note := failureNote(why)
+	rep.Notes = append([]string{note}, rep.Notes...)
+	rep.Error = strings.TrimPrefix(note, failurePrefix)
 }
 
 // failureNote heads the report's notes when the scan failed, so that a report read on its
@@ -283,8 +331,10 @@ func failureNote(why any) string {
 			msg = strings.Replace(msg, inc.Err.Error(), "the scan passed its deadline", 1)
 		}
 	}
-	return "SCAN FAILED, this result is not a clean bill of health: " + msg
+	return failurePrefix + msg
 }
+
+const failurePrefix = "SCAN FAILED, this result is not a clean bill of health: "
 
 // wait waits for wg, or for ctx to be done and then at most grace more. It reports whether
 // everything finished.
@@ -337,7 +387,7 @@ func runProbe(ctx context.Context, p probes.Probe, t *target.Target, c *httpx.Cl
 
 	log.Debug("probe starting", "check", check)
 	s := &probes.Session{Target: t, Client: sc, Started: started, Canary: canary}
-	o.v = correct(check, p.Run(ctx, s), sc.Stats(), log)
+	o.v = unsent(correct(check, p.Run(ctx, s), sc.Stats(), log), sc.Stats(), sc)
 	return o
 }
 
