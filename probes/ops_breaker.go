@@ -6,7 +6,9 @@ package probes
 const maxTransportErrors = 3
 
 // opsBroken reports whether this probe's requests have failed at the transport level often
-// enough to stop.
+// enough to stop, or whether one was refused before it was sent (the request budget is
+// spent, or a host is not allowed): repeating a refused request only spins the CPU.
 func opsBroken(s *Session) bool {
-	return s.Client.Stats().Errors.Load() >= maxTransportErrors
+	st := s.Client.Stats()
+	return st.Errors.Load() >= maxTransportErrors || st.Refused.Load() > 0 || st.Blocked.Load() > 0
 }

@@ -294,10 +294,21 @@ func advertisedDecrease(states []RateLimitState) (first, lowest RateLimitState, 
 }
 
 func (s *Session) burstPart(ctx context.Context) partVerdict {
-	n := s.Target.Options.Burst
-	if n <= 0 {
-		n = defaultBurst
+	n, capped := s.burstSize()
+	if n < minBurst {
+		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
+			"burst not tested: the request budget (--max-requests %d) has %d requests left",
+			s.Client.Budget(), s.Client.Remaining())}
 	}
+	pv := s.burstOf(ctx, n)
+	if capped != "" {
+		pv.reason += " (" + capped + ")"
+	}
+	return pv
+}
+
+// burstOf sends a burst of n requests and judges what came back.
+func (s *Session) burstOf(ctx context.Context, n int) partVerdict {
 	e := s.pickBurstEndpoint(ctx)
 	if e == nil && s.Client.Stats().Errors.Load() > 0 {
 		return partVerdict{status: finding.StatusInconclusive,

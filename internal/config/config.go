@@ -133,6 +133,17 @@ type Suppression struct {
 	Until Date `yaml:"until"`
 }
 
+// Upper bounds of the probe counts. Each request is real traffic against the user's API and
+// costs budget and time: a burst of a hundred million would spin the scanner for the whole
+// run, and no rate limiter needs more than this to show itself.
+const (
+	MaxBurst         = 1000
+	MaxLoginAttempts = 100
+)
+
+// maxInt caps integer settings by their place in the file (see docs/apigate.schema.json).
+var maxInt = map[string]int{"probes.burst": MaxBurst, "probes.login-attempts": MaxLoginAttempts}
+
 // Probes tunes probing.
 type Probes struct {
 	Burst                 int  `yaml:"burst"`

@@ -122,6 +122,10 @@ func TestParseErrors(t *testing.T) {
 			"identities:\n  a:\n    signup:\n      path: /r\n      login: {path: /l, token: \"$.a[x]\"}\n",
 			`c.yml:5:32: identities.a.signup.login.token: malformed JSON path: index "x" is not a number`},
 		{"negative", "probes: {burst: -5}\n", `c.yml:1:17: probes.burst: must not be negative, got -5`},
+		{"huge burst", "probes:\n  burst: 100000000\n",
+			`c.yml:2:10: probes.burst: at most 1000, got 100000000`},
+		{"many logins", "probes: {login-attempts: 101}\n",
+			`c.yml:1:26: probes.login-attempts: at most 100, got 101`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -134,6 +134,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, where string) error {
 		if i < 0 {
 			return d.errf(n, "%s: must not be negative, got %d", where, i)
 		}
+		if m, ok := maxInt[where]; ok && i > m {
+			return d.errf(n, "%s: at most %d, got %d", where, m, i)
+		}
 		v.SetInt(int64(i))
 		return nil
 	case reflect.Bool:
