@@ -123,6 +123,9 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 		code, scanErr = runActionScan(a, in, jsonPath, stdout, stderr)
 	}
 	rep, readErr := readReport(jsonPath)
+	if readErr == nil && !rep.Complete() {
+		readErr = fmt.Errorf("%s is the report of a scan that did not complete: %s", jsonPath, rep.Error)
+	}
 	if in.PublishReport != "" && readErr == nil {
 		// Publishing an earlier scan: its findings decide, as they did there.
 		if threshold, _ := failThreshold(in.FailOn); rep.AtOrAbove(threshold) > 0 {
