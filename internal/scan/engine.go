@@ -450,6 +450,9 @@ func Reachable(ctx context.Context, t *target.Target, c *httpx.Client) error {
 // transport error.
 func alive(ctx context.Context, t *target.Target, c *httpx.Client) error {
 	sc := c.Scope("liveness")
+	if c.Remaining() == 0 {
+		return nil // unknown, and not the target's fault; a refusal here would blame the budget
+	}
 	var last error
 	for i := range 2 {
 		if i > 0 {

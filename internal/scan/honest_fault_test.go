@@ -156,3 +156,55 @@ func TestInterruptedCheckWithFindingsSaysItDidNotComplete(t *testing.T) {
 }
 
 func newTargetURL(u *url.URL) *target.Target { return &target.Target{Base: u} }
+
+// stray aims a request at a host outside the allow-list (a probe bug) and passes anyway.
+type stray struct{ check finding.Check }
+
+func (p stray) Check() finding.Check { return p.check }
+func (p stray) Rules() []probes.Rule { return nil }
+func (p stray) Run(ctx context.Context, s *probes.Session) probes.Verdict {
+	// .invalid never resolves, and the client refuses it before any lookup.
+	_, _ = s.Client.Do(ctx, httpx.Request{Method: "GET", URL: "http://elsewhere.invalid/x"})
+	return probes.Pass("no route answered anything bad")
+}
+
+// TestRequestToDisallowedHostIsNoPass: a check whose request the allow-list refused did
+// not test what it claims, so its pass becomes inconclusive, naming the cause.
+func TestRequestToDisallowedHostIsNoPass(t *testing.T) {
+	srv := hostile.Start(t, hostile.Plain())
+	tg, c := newTarget(t, srv, time.Second)
+	rep, err := scan.Run(context.Background(), tg, c, scan.Options{Probes: []probes.Probe{
+		stray{check: finding.CheckCORS},
+		naive{check: finding.CheckAuthentication, path: "/", n: 1},
+	}})
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	got := statuses(rep)
+	if cr := got[finding.CheckCORS]; cr.Status != finding.StatusInconclusive ||
+		!strings.Contains(cr.Reason, "outside the allow-list") {
+		t.Errorf("cors: %+v, want inconclusive naming the allow-list", cr)
+	}
+	if got[finding.CheckAuthentication].Status != finding.StatusPass {
+		t.Errorf("authentication: %+v", got[finding.CheckAuthentication])
+	}
+}
+
+// TestBudgetSpentExactlyIsComplete: probes that used the whole budget without a refusal
+// completed; the closing liveness check must not be refused and blame the budget.
+func TestBudgetSpentExactlyIsComplete(t *testing.T) {
+	srv := hostile.Start(t, hostile.Plain())
+	u, _ := url.Parse(srv.URL)
+	c, err := httpx.New(httpx.Config{AllowedHosts: []string{u.Host}, Timeout: time.Second, Budget: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := scan.Run(context.Background(), newTargetURL(u), c, scan.Options{
+		Probes: []probes.Probe{naive{check: finding.CheckCORS, path: "/b", n: 5}}})
+	if err != nil || !rep.Complete() {
+		t.Fatalf("err = %v, report error %q; want a complete scan", err, rep.Error)
+	}
+	if got := statuses(rep)[finding.CheckCORS]; got.Status != finding.StatusPass {
+		t.Errorf("cors: %+v", got)
+	}
+}
