@@ -39,7 +39,8 @@ func TestReadmeAndDocs(t *testing.T) {
 	for name, text := range map[string]string{"README.md": readme, "docs/config.md": config} {
 		for _, m := range regexp.MustCompile(`(?i)ten-point[^.]*`).FindAllString(text, -1) {
 			flat := strings.Join(strings.Fields(m), " ")
-			if !strings.Contains(flat, "ten-point API security checklist plus mass assignment and security headers") {
+			const want = "ten-point API security checklist plus mass assignment and security headers"
+			if !strings.Contains(flat, want) {
 				t.Errorf("%s: %q does not count the two extra checks", name, flat)
 			}
 		}

@@ -117,7 +117,8 @@ func TestInitWithNothingToGoOn(t *testing.T) {
 			} `yaml:"steps"`
 		} `yaml:"jobs"`
 	}
-	if err := yaml.Unmarshal(mustRead(t, filepath.Join(dir, ".github/workflows/apigate.yml")), &w); err != nil {
+	wf := mustRead(t, filepath.Join(dir, ".github/workflows/apigate.yml"))
+	if err := yaml.Unmarshal(wf, &w); err != nil {
 		t.Fatalf("workflow is not YAML: %v", err)
 	}
 	step := w.Jobs["api-security"].Steps[1]
