@@ -46,6 +46,9 @@ type scanOptions struct {
 	SourceFallback *finding.Location
 	// Tracker follows the run's phases, for timeout and interrupt messages (phase.go).
 	Tracker *scan.Tracker
+	// reported is set once report writing starts, so a run that fails before it knows to
+	// leave failure reports instead (failed_report.go). Copies of the options share it.
+	reported *bool
 }
 
 // multiFlag collects a repeatable string flag.
@@ -73,8 +76,10 @@ func addCommonFlags(fs interface {
 	fs.BoolVar(&o.Verbose, "v", false, "log progress to stderr")
 }
 
-func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
-	var o scanOptions
+func cmdScan(args []string, stdout, stderr io.Writer) (code int, err error) {
+	o := scanOptions{reported: new(bool)}
+	var cf *composeFlags
+	defer func() { leaveFailureReports(o, cf, code, err, stdout) }()
 	var allow multiFlag
 	fs := flagSet("scan", stderr)
 	fs.StringVar(&o.URL, "url", "", "base URL of a running API to scan")
@@ -85,7 +90,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.StringVar(&o.CACert, "ca-cert", "", "PEM file of a CA to trust for an https target")
 	fs.Var(&allow, "allow-host", "allow scanning this non-loopback host (repeatable)")
 	addCommonFlags(fs, &o)
-	cf := addComposeFlags(fs)
+	cf = addComposeFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return exitUsage, err
 	}
@@ -313,6 +318,9 @@ func secretLabel(identity string, i int) string {
 // writeReports writes the main report (stdout or --output) and every extra report file.
 // Files are written whole or not at all.
 func writeReports(rep *finding.Report, o scanOptions, stdout io.Writer) error {
+	if o.reported != nil {
+		*o.reported = true
+	}
 	opts := report.Options{Color: o.Color && o.Output == ""}
 	if o.Output != "" {
 		if err := writeFile(o.Output, o.Format, rep, opts); err != nil {
