@@ -79,7 +79,16 @@ func demoIntro(srv *demo.Server) string {
 	}
 	return fmt.Sprintf("apigate demo: scanning the deliberately vulnerable demo shop API at %s.\n"+
 		"Every finding below is planted on purpose; each says why it matters and how to fix it.\n"+
-		"Run 'apigate demo --hardened' to scan its fixed twin.\n\n", srv.BaseURL())
+		"Run 'apigate demo --hardened' to scan its fixed twin.\n"+
+		"This server stops when the scan ends; to run the reproduce lines, keep one running\n"+
+		"with 'apigate demo serve' (users %s)\n"+
+		"and scan it as the README shows.\n\n", srv.BaseURL(), demoUsers())
+}
+
+// demoUsers lists the demo's two users and their passwords, which are public test data.
+func demoUsers() string {
+	return fmt.Sprintf("%s/%s and %s/%s", demo.Alice.Username, demo.Alice.Password,
+		demo.Bob.Username, demo.Bob.Password)
 }
 
 // demoTarget describes the running demo as a scan target: its operations from its own
@@ -190,6 +199,8 @@ func serveDemo(ctx context.Context, opts demo.Options, caOut string, stderr io.W
 	} else {
 		log.Info("demo API listening", "mode", "vulnerable", "http", srv.HTTPURL().String())
 	}
+	// The demo's users are public test data, printed so that a user can log in by hand.
+	log.Info("demo users", "credentials", demoUsers())
 	waitErr := srv.Wait(ctx)
 	log.Info("demo API stopping")
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
