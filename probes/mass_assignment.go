@@ -456,6 +456,7 @@ func (m *massRun) report(op *target.Operation, ex, back *httpx.Exchange, reader 
 		excerpt,
 		fmt.Sprintf("%s sent %s = %s (%sit was %s); a separate read as %s returned the new value.",
 			m.a.Name, field, sent, m.whose(rule, val), was, readerName(m.a, reader)))
+	f.Key = field // one finding per injected field, several may hit one operation
 	m.findings = append(m.findings, f)
 }
 

@@ -382,6 +382,7 @@ func (r *errorRun) disclosureFindings() {
 				len(d.where)-1, strings.Join(headList(d.where[1:], 8), ", "))
 		}
 		f := r.s.NewFinding(*sig.Rule, d.op, d.ex, finding.ConfidenceHigh, "", d.hit.Excerpt, detail)
+		f.Key = sig.ID // two signatures of one rule may share their first operation
 		if sig.Severity != 0 {
 			f.Severity = sig.Severity
 		}
@@ -450,6 +451,7 @@ func (r *errorRun) versionHeaders() {
 				vh.name, Truncate(v, 80))
 			f := r.s.NewFinding(RuleErrorsVersionHeader, n.op, ex, finding.ConfidenceHigh,
 				"Version banner in the "+vh.name+" header", HeaderExcerpt(ex, vh.name), detail)
+			f.Key = vh.name
 			if n.op == nil {
 				f.Path = "/{unknown-route}"
 			}

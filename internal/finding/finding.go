@@ -202,7 +202,11 @@ type Finding struct {
 	OWASP string   `json:"owasp,omitempty"`
 	// Location is filled in after probing, when the finding can be tied to a source line.
 	Location *Location `json:"location,omitempty"`
-	// Fingerprint identifies the finding across runs: rule, method and path template.
+	// Key distinguishes findings of one rule on one operation, e.g. the header name of a
+	// version banner; stable across runs. Empty when the rule finds at most one thing per
+	// operation, which keeps those fingerprints as they were.
+	Key string `json:"key,omitempty"`
+	// Fingerprint identifies the finding across runs: rule, method, path template and Key.
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Suppressed is set, with the reason, when a suppression or the baseline matched.
 	Suppressed string `json:"suppressed,omitempty"`

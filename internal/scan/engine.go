@@ -472,8 +472,14 @@ func alive(ctx context.Context, t *target.Target, c *httpx.Client) error {
 }
 
 // Fingerprint identifies a finding across runs by what does not change between them: the
-// rule, the method and the path template.
+// rule, the method and the path template, plus the finding's Key when a rule can find several
+// things on one operation. Without a Key the hash is the one earlier versions computed, so
+// baselines keep matching.
 func Fingerprint(f finding.Finding) string {
-	h := sha256.Sum256([]byte(f.Rule + "\x00" + f.Method + "\x00" + f.Path))
+	s := f.Rule + "\x00" + f.Method + "\x00" + f.Path
+	if f.Key != "" {
+		s += "\x00" + f.Key
+	}
+	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:8])
 }
