@@ -163,7 +163,7 @@ type corsRun struct {
 
 func (p cors) Run(ctx context.Context, s *Session) Verdict {
 	r := &corsRun{s: s, hits: map[string][]corsHit{}}
-	r.cookies, r.bearer = authKinds(s.Target.Identities)
+	r.cookies, r.bearer = authKinds(s.Target.Identities, s.Target.Operations)
 	ops := s.readableOps(maxCORSRoutes)
 	if len(ops) == 0 {
 		ops = []*target.Operation{{Method: "GET", Path: "/", Security: target.SecurityNone}}
@@ -263,18 +263,31 @@ func (r *corsRun) anonymous(ctx context.Context, op *target.Operation, path stri
 	}
 }
 
-// authKinds tells whether the identities authenticate with cookies (which browsers attach
-// to cross-origin requests by themselves) or only with headers such as a bearer token.
-func authKinds(ids []*target.Identity) (cookies, headersOnly bool) {
-	if len(ids) == 0 {
-		return false, false
+// authKinds tells whether the API authenticates with cookies (which browsers attach to
+// cross-origin requests by themselves) or only with headers such as a bearer token. The
+// identities say how the scanner logs in, the document's security schemes how the API
+// says it does; both count, so the verdict is the same whether identities are configured
+// or not. Cookies (or HTTP Basic) anywhere win: one ambient credential is enough.
+func authKinds(ids []*target.Identity, ops []*target.Operation) (cookies, headersOnly bool) {
+	declared := false
+	for _, op := range ops {
+		for _, k := range op.AuthSchemes {
+			declared = true
+			if k == target.AuthCookie || k == target.AuthBasic {
+				cookies = true
+			}
+		}
 	}
 	for _, id := range ids {
 		req, _ := http.NewRequest("GET", "http://x/", nil)
 		id.Apply(req)
-		if req.Header.Get("Cookie") != "" {
+		basic := strings.HasPrefix(req.Header.Get("Authorization"), "Basic ")
+		if req.Header.Get("Cookie") != "" || basic {
 			cookies = true
 		}
+	}
+	if len(ids) == 0 && !declared {
+		return false, false // nothing says how the API authenticates
 	}
 	return cookies, !cookies
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -288,9 +289,14 @@ func (r *inputRun) crashFinding(op *target.Operation, base, ex *httpx.Exchange, 
 		excerpt = fmt.Sprintf("HTTP %d\n%s", ex.Status, Truncate(string(ex.Body), 300))
 		what = fmt.Sprintf("the server answered %d", ex.Status)
 		if !Is2xx(base.Status) {
-			// The valid baseline was refused too; the 5xx is still the payload's, but the
-			// handler may fail on something else as well.
-			sev, conf = finding.SeverityLow, finding.ConfidenceMedium
+			// The valid baseline was refused with a 4xx (a 409 for a taken name, a 404):
+			// the handler dealt with it, and the only change is the payload, so the 5xx is
+			// the payload's and the severity stays. What a 4xx baseline weakens is the
+			// comparison (the payload is not the only difference from a success), so only
+			// the confidence drops. The severity must not follow the baseline's status:
+			// that status can change between identical runs against one server, and a CI
+			// gate on severity would flip with it.
+			conf = finding.ConfidenceMedium
 		}
 	}
 	detail := fmt.Sprintf("With %s, %s, while the valid request got %d.", m.name, what,
@@ -433,20 +439,58 @@ func (r *inputRun) pathValues(op *target.Operation) map[string]string {
 }
 
 // markCanary puts the scan's canary in the free-text string fields of a valid body, so
-// objects the check creates can be recognised.
+// objects the check creates can be recognised, and so that fields that must be unique
+// (usernames, e-mail addresses) differ from one scan to the next: a baseline that reused
+// last scan's username would meet a 409 and change the verdict between identical runs.
+// A value that the field's pattern, format or length would refuse is not used.
 func (r *inputRun) markCanary(sc *target.Schema, body map[string]any) {
 	for k, v := range body {
 		p := sc.Properties[k]
-		if _, ok := v.(string); !ok || p == nil || p.Format != "" || len(p.Enum) > 0 ||
-			p.Pattern != "" || strings.Contains(strings.ToLower(k), "email") {
+		if _, ok := v.(string); !ok || p == nil || len(p.Enum) > 0 {
 			continue
 		}
-		c := "apigate-" + r.s.Canary
-		if (p.MaxLength == nil || *p.MaxLength >= len(c)) &&
-			(p.MinLength == nil || *p.MinLength <= len(c)) {
+		if c, ok := canaryValue(p, k, r.s.Canary); ok {
 			body[k] = c
 		}
 	}
+}
+
+// canaryValue is a value for field name of schema p that carries the canary: an address
+// at example.invalid for e-mail fields, the bare canary (letters and digits, which most
+// username patterns allow) for patterned fields, "apigate-<canary>" for free text. It
+// reports false when the field's constraints refuse every candidate.
+func canaryValue(p *target.Schema, name, canary string) (string, bool) {
+	lower := strings.ToLower(name)
+	var c string
+	switch {
+	case p.Format == "email" || p.Format == "idn-email" || strings.Contains(lower, "email"):
+		c = canary + "@example.invalid"
+	case p.Format != "":
+		return "", false // a date, a uuid, a URI: the canary cannot be one
+	case p.Pattern != "":
+		c = canary
+	default:
+		c = "apigate-" + canary
+	}
+	if p.MaxLength != nil && len(c) > *p.MaxLength {
+		if strings.Contains(c, "@") {
+			return "", false
+		}
+		c = canary[:min(len(canary), max(*p.MaxLength, 0))]
+		if len(c) < 8 { // too short to stay unique between scans
+			return "", false
+		}
+	}
+	if p.MinLength != nil && len(c) < *p.MinLength {
+		return "", false
+	}
+	if p.Pattern != "" {
+		re, err := regexp.Compile(p.Pattern)
+		if err != nil || !re.MatchString(c) {
+			return "", false
+		}
+	}
+	return c, true
 }
 
 func (r *inputRun) send(ctx context.Context, id *target.Identity, method, path string,

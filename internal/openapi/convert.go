@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,7 @@ func convert(doc *openapi3.T, base string) ([]converted, error) {
 				Summary:     o.Summary,
 				Deprecated:  o.Deprecated,
 				Security:    security(doc, o),
+				AuthSchemes: authSchemes(doc, o),
 				Params:      c.params(item.Parameters, o.Parameters),
 			}
 			op.RequestBody, op.RequestContentType = c.requestBody(o.RequestBody)
@@ -83,6 +85,53 @@ func security(doc *openapi3.T, o *openapi3.Operation) target.Security {
 		}
 	}
 	return target.SecurityRequired
+}
+
+// authSchemes names how the credentials the operation's requirements declare travel (see
+// target.Operation.AuthSchemes), each kind once, in the order first met.
+func authSchemes(doc *openapi3.T, o *openapi3.Operation) []string {
+	reqs := doc.Security
+	if o.Security != nil {
+		reqs = *o.Security
+	}
+	var kinds []string
+	for _, r := range reqs {
+		for name := range r {
+			var ss *openapi3.SecurityScheme
+			if doc.Components != nil && doc.Components.SecuritySchemes[name] != nil {
+				ss = doc.Components.SecuritySchemes[name].Value
+			}
+			if k := schemeKind(ss); k != "" && !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	slices.Sort(kinds) // requirement maps have no order
+	return kinds
+}
+
+// schemeKind sorts a security scheme by what a browser does with it: a cookie, or HTTP
+// Basic/Digest credentials, it attaches to cross-origin requests by itself; a bearer token
+// or an API key in a header or the query it never does.
+func schemeKind(ss *openapi3.SecurityScheme) string {
+	if ss == nil {
+		return ""
+	}
+	switch strings.ToLower(ss.Type) {
+	case "apikey":
+		if strings.EqualFold(ss.In, "cookie") {
+			return target.AuthCookie
+		}
+		return target.AuthBearer
+	case "http":
+		if strings.EqualFold(ss.Scheme, "basic") || strings.EqualFold(ss.Scheme, "digest") {
+			return target.AuthBasic
+		}
+		return target.AuthBearer
+	case "oauth2", "openidconnect":
+		return target.AuthBearer
+	}
+	return ""
 }
 
 // converter turns kin-openapi schemas into target schemas, sharing converted schemas so a

@@ -155,6 +155,17 @@ const (
 	SecurityNone
 )
 
+// Kinds of declared credentials, by what a browser does with them on a cross-origin request.
+const (
+	// AuthBearer: a token or key in a header or the query, which a browser never attaches
+	// by itself.
+	AuthBearer = "bearer"
+	// AuthCookie: a cookie, which the browser attaches to credentialed requests.
+	AuthCookie = "cookie"
+	// AuthBasic: HTTP Basic or Digest, whose cached credentials the browser attaches too.
+	AuthBasic = "basic"
+)
+
 // Operation is one method on one path template.
 type Operation struct {
 	Method string
@@ -164,6 +175,9 @@ type Operation struct {
 	OperationID string
 	Summary     string
 	Security    Security
+	// AuthSchemes lists how the credentials the document declares for the operation travel
+	// (AuthBearer, AuthCookie, AuthBasic), sorted; empty when nothing declares it.
+	AuthSchemes []string
 	Deprecated  bool
 	Params      []Param
 	// RequestBody is the JSON schema of the request body, nil when there is none.
