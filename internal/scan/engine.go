@@ -58,7 +58,8 @@ type Options struct {
 // wraps the cause (context.Canceled, context.DeadlineExceeded, ErrTargetDown).
 type Incomplete struct {
 	Err error
-	// Checks lists the checks left without a verdict (inconclusive), in checklist order.
+	// Checks lists the checks left without a verdict (inconclusive), and those the budget
+	// cut short after they proved findings, in checklist order.
 	Checks []finding.Check
 }
 
@@ -283,7 +284,8 @@ func verdict(check finding.Check, done map[finding.Check]*outcome, begun map[fin
 		v = probes.Inconclusive(fmt.Sprintf("passed, but %s, so this is not claimed",
 			afterwards(scanErr)))
 	}
-	return v, o.requests, v.Status == finding.StatusInconclusive
+	// A check the budget cut short did not complete even when it proved findings first.
+	return v, o.requests, v.Status == finding.StatusInconclusive || o.unsent
 }
 
 // cutShort says what stopped a check that was still running.
@@ -364,6 +366,9 @@ type outcome struct {
 	requests int
 	// cut is set when the scan's context was already done as the probe returned.
 	cut bool
+	// unsent is set when some of the check's requests were not sent (refused by the budget,
+	// or blocked): its verdict, even a failure, says "(incomplete: ...)".
+	unsent bool
 }
 
 // runProbe runs one probe with its own client scope, turning a panic into an inconclusive
@@ -388,6 +393,7 @@ func runProbe(ctx context.Context, p probes.Probe, t *target.Target, c *httpx.Cl
 	log.Debug("probe starting", "check", check)
 	s := &probes.Session{Target: t, Client: sc, Started: started, Canary: canary}
 	o.v = unsent(correct(check, p.Run(ctx, s), sc.Stats(), log), sc.Stats(), sc)
+	o.unsent = sc.Stats().Refused.Load() > 0 || sc.Stats().Blocked.Load() > 0
 	return o
 }
 
