@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -159,6 +160,16 @@ type corsRun struct {
 	wildcard []string
 	routes   int
 	sent     int
+	spent    bool // the request budget refused a request: the loops stop
+}
+
+// count records one request's outcome: counted only if it went out, and a refusal by the
+// budget stops the check.
+func (r *corsRun) count(ex *httpx.Exchange, err error) {
+	if wentOut(ex, err) {
+		r.sent++
+	}
+	r.spent = r.spent || errors.Is(err, httpx.ErrBudget)
 }
 
 func (p cors) Run(ctx context.Context, s *Session) Verdict {
@@ -173,7 +184,7 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 	own := u.Scheme + "://" + u.Host
 	preflightDone, anonDone := false, false
 	for _, op := range ops {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.spent {
 			break
 		}
 		id := s.identityFor(op)
@@ -187,6 +198,9 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 		dynamic, echoed, varies := false, false, false
 	variants:
 		for _, v := range variants {
+			if r.spent {
+				break
+			}
 			ex, err := r.get(ctx, id, path, v.origin)
 			if err != nil || ex.Status == 0 {
 				continue
@@ -215,13 +229,13 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 		if !dynamic && varies && originEqual(ownACAO, own) {
 			r.checkVary(op, base)
 		}
-		if id != nil && !echoed && !anonDone {
+		if id != nil && !echoed && !anonDone && !r.spent {
 			// Some stacks answer CORS before authentication, or only on their error
 			// responses: the same route without credentials may still trust the origin.
 			anonDone = true
 			r.anonymous(ctx, op, path, variants[0])
 		}
-		if !preflightDone {
+		if !preflightDone && !r.spent {
 			preflightDone = true
 			r.preflight(ctx, op, id, path)
 		}
@@ -236,6 +250,9 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 		reason += fmt.Sprintf("; Access-Control-Allow-Origin: * without credentials on %s "+
 			"(acceptable for data that needs no cookie)", strings.Join(r.wildcard, ", "))
 	}
+	if r.spent {
+		reason += "; " + budgetStop
+	}
 	if len(fs) > 0 {
 		return Fail(reason, fs...)
 	}
@@ -244,8 +261,9 @@ func (p cors) Run(ctx context.Context, s *Session) Verdict {
 
 func (r *corsRun) get(ctx context.Context, id *target.Identity,
 	path, origin string) (*httpx.Exchange, error) {
-	r.sent++
-	return r.s.Send(ctx, id, "GET", path, nil, http.Header{"Origin": {origin}})
+	ex, err := r.s.Send(ctx, id, "GET", path, nil, http.Header{"Origin": {origin}})
+	r.count(ex, err)
+	return ex, err
 }
 
 // anonymous sends the arbitrary origin to a protected route without credentials.
@@ -370,10 +388,10 @@ func (r *corsRun) preflight(ctx context.Context, op *target.Operation, id *targe
 	path string) {
 	origin := r.s.Target.Base.Scheme + "://apigate-" + randLabel(8) + ".com"
 	hdr := "x-apigate-" + randLabel(6)
-	r.sent++
 	ex, err := r.s.Client.Do(ctx, httpx.Request{Method: "OPTIONS", URL: r.s.Target.URL(path),
 		Header: http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"DELETE"},
 			"Access-Control-Request-Headers": {"authorization," + hdr}}})
+	r.count(ex, err)
 	if err != nil || ex.Status == 0 {
 		return
 	}

@@ -88,6 +88,18 @@ type inputRun struct {
 	skipped  []string
 	rejected int
 	unproven int
+	spent    bool // the request budget refused a request: the loops stop
+}
+
+// count records one request's outcome: counted only if it went out, and a refusal by the
+// budget stops the run.
+func (r *inputRun) count(ex *httpx.Exchange, err error) {
+	if wentOut(ex, err) {
+		r.sent++
+	}
+	if errors.Is(err, httpx.ErrBudget) {
+		r.spent = true
+	}
 }
 
 func (p inputValidation) Run(ctx context.Context, s *Session) Verdict {
@@ -97,7 +109,7 @@ func (p inputValidation) Run(ctx context.Context, s *Session) Verdict {
 		return NotTested("no operation takes a request body or parameters to mutate")
 	}
 	for _, op := range ops {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.spent {
 			break
 		}
 		id := s.identityFor(op)
@@ -120,6 +132,9 @@ func (p inputValidation) Run(ctx context.Context, s *Session) Verdict {
 	}
 	if len(r.skipped) > 0 {
 		reason += "; skipped " + strings.Join(r.skipped, "; ")
+	}
+	if r.spent {
+		reason += "; " + budgetStop
 	}
 	if len(r.findings) > 0 {
 		return Fail(reason, r.findings...)
@@ -184,6 +199,10 @@ func (r *inputRun) testOp(ctx context.Context, op *target.Operation, id *target.
 		body = encodeBody(valid)
 	}
 	base, err := r.send(ctx, id, op.Method, path, body, ct)
+	if httpx.IsFatal(err) {
+		r.skipped = append(r.skipped, op.Method+" "+op.Path+" (baseline not sent: "+err.Error()+")")
+		return
+	}
 	if err != nil || base.Status == 0 {
 		r.skipped = append(r.skipped, op.Method+" "+op.Path+" (baseline failed)")
 		return
@@ -208,7 +227,7 @@ func (r *inputRun) testOp(ctx context.Context, op *target.Operation, id *target.
 	var crashEx, slowEx *httpx.Exchange
 	var crashMu, slowMu mutation
 	for _, m := range pickMutations(all, maxMutationsPerOp) {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.spent {
 			break
 		}
 		ex, err := r.send(ctx, id, op.Method, m.path, m.body, m.ctype)
@@ -327,7 +346,7 @@ func (r *inputRun) confirmStored(ctx context.Context, op *target.Operation, id *
 		return finding.Finding{}, false
 	}
 	back, err := r.s.Send(ctx, id, "GET", readPath, nil, nil)
-	r.sent++
+	r.count(back, err)
 	if err != nil || !Is2xx(back.Status) {
 		r.unproven++
 		return finding.Finding{}, false
@@ -399,8 +418,8 @@ func (r *inputRun) current(ctx context.Context, op *target.Operation, id *target
 		if g.Path != op.Path {
 			continue
 		}
-		r.sent++
 		ex, err := r.s.Send(ctx, id, "GET", FillPath(g, vals), nil, nil)
+		r.count(ex, err)
 		if err != nil || !Is2xx(ex.Status) {
 			return nil
 		}
@@ -495,14 +514,15 @@ func canaryValue(p *target.Schema, name, canary string) (string, bool) {
 
 func (r *inputRun) send(ctx context.Context, id *target.Identity, method, path string,
 	body []byte, ct string) (*httpx.Exchange, error) {
-	r.sent++
 	var h http.Header
 	var b any
 	if body != nil {
 		h = http.Header{"Content-Type": {ct}}
 		b = body
 	}
-	return r.s.Send(ctx, id, method, path, b, h)
+	ex, err := r.s.Send(ctx, id, method, path, b, h)
+	r.count(ex, err)
+	return ex, err
 }
 
 // createdID finds the id of an object a creation returned: an id-like field of the JSON

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -114,6 +115,7 @@ type errorRun struct {
 	s        *Session
 	findings []finding.Finding
 	sent     int
+	spent    bool // the request budget refused a request: the loops stop
 	server5x int
 	// disclosures are the signatures seen, turned into findings at the end.
 	disclosures []*disclosure
@@ -131,14 +133,17 @@ func (p safeErrors) Run(ctx context.Context, s *Session) Verdict {
 	r := &errorRun{s: s}
 	ops := errorOps(s)
 	methodTried := map[string]bool{}
+	reached := 0 // operations at least one error-provoking request went out to
 	for _, op := range ops {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.spent {
 			break
 		}
 		id := s.identityFor(op)
 		var baseline *httpx.Exchange
 		if op.Method == "GET" {
-			baseline, _ = s.Send(ctx, id, "GET", FillPath(op, nil), nil, nil)
+			var err error
+			baseline, err = s.Send(ctx, id, "GET", FillPath(op, nil), nil, nil)
+			r.spent = r.spent || errors.Is(err, httpx.ErrBudget)
 			if baseline != nil && baseline.Status != 0 {
 				r.clean = append(r.clean, noted{op, baseline})
 			}
@@ -149,22 +154,38 @@ func (p safeErrors) Run(ctx context.Context, s *Session) Verdict {
 			ts = append(ts, trigger{what: "an unsupported method", method: "APIGATE",
 				path: FillPath(op, nil)})
 		}
+		before := r.sent
 		for _, t := range ts {
+			if r.spent {
+				break
+			}
 			r.try(ctx, id, op, t, baseline)
+		}
+		if r.sent > before {
+			reached++
 		}
 	}
 	// A route nothing defines, with characters routers and SQL dislike.
 	unknown := trigger{what: "an unknown route", method: "GET",
 		path: "/apigate-" + randLabel(8) + "/%27%22%29--"}
-	r.try(ctx, s.Identity(0), nil, unknown, nil)
+	where := fmt.Sprintf("%d operations", reached)
+	if before := r.sent; !r.spent {
+		r.try(ctx, s.Identity(0), nil, unknown, nil)
+		if r.sent > before {
+			where += " and an unknown route"
+		}
+	}
 	r.disclosureFindings()
 	r.versionHeaders()
 
-	reason := fmt.Sprintf("sent %d error-provoking requests to %d operations and an unknown "+
-		"route (malformed JSON, wrong types, quotes and SQL metacharacters, path junk, "+
-		"unsupported method, wrong Content-Type)", r.sent, len(ops))
+	reason := fmt.Sprintf("sent %d error-provoking requests to %s (malformed JSON, wrong "+
+		"types, quotes and SQL metacharacters, path junk, unsupported method, wrong "+
+		"Content-Type)", r.sent, where)
 	if r.server5x > 0 {
 		reason += fmt.Sprintf("; %d answered 5xx without revealing internals", r.server5x)
+	}
+	if r.spent {
+		reason += "; " + budgetStop
 	}
 	if len(r.findings) > 0 {
 		return Fail(reason, r.findings...)
@@ -300,8 +321,11 @@ func (r *errorRun) try(ctx context.Context, id *target.Identity, op *target.Oper
 		h = http.Header{"Content-Type": {t.ctype}}
 		body = t.body
 	}
-	ex, _ := r.s.Send(ctx, id, t.method, t.path, body, h)
-	r.sent++
+	ex, err := r.s.Send(ctx, id, t.method, t.path, body, h)
+	if wentOut(ex, err) {
+		r.sent++
+	}
+	r.spent = r.spent || errors.Is(err, httpx.ErrBudget)
 	if ex == nil || ex.Status == 0 {
 		return
 	}

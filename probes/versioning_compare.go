@@ -198,7 +198,11 @@ func (c *versionCtx) oldVersions(ctx context.Context, vs []versionVariant) int {
 	versioned, shadowLive := 0, 0
 	for _, v := range vs {
 		if opsBroken(c.s) || ctx.Err() != nil {
-			c.note("stopped after %d transport failures", maxTransportErrors)
+			if why := brokenWhy(c.s); why != "" {
+				c.note("%s", why)
+			} else {
+				c.note("stopped early: the scan was stopped")
+			}
 			break
 		}
 		o := c.compare(ctx, v)
