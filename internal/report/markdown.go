@@ -141,7 +141,7 @@ func MarkdownReport(rep *finding.Report, opts MarkdownOptions) string {
 		}
 	}
 	var delta Delta
-	if opts.HasPrevious {
+	if opts.HasPrevious && rep.Complete() {
 		delta = Compare(rep, opts.Previous)
 	}
 
@@ -164,7 +164,13 @@ func MarkdownReport(rep *finding.Report, opts MarkdownOptions) string {
 func writeHeader(b *strings.Builder, rep *finding.Report, opts MarkdownOptions,
 	active, suppressed []finding.Finding, delta Delta) {
 	b.WriteString("## apigate API security scan\n\n")
-	if opts.FailOn > 0 {
+	if !rep.Complete() {
+		// A partial scan has no verdict: its findings are a lower bound, and a check
+		// that never ran is not a pass.
+		fmt.Fprintf(b, "⛔ **Scan failed:** %s\n\nThe results below are partial: checks "+
+			"that did not run are not passes, and findings may be missing.\n\n",
+			html(code(clip(rep.Error, 500))))
+	} else if opts.FailOn > 0 {
 		n := 0
 		for _, f := range active {
 			if f.Severity >= opts.FailOn {
@@ -204,10 +210,14 @@ func writeHeader(b *strings.Builder, rep *finding.Report, opts MarkdownOptions,
 		line += ": " + strings.Join(parts, " · ")
 	}
 	b.WriteString(line + "\n\n")
-	if opts.HasPrevious {
+	switch {
+	case !rep.Complete():
+		fmt.Fprintf(b, "Not compared with the previous run (the scan is partial) · "+
+			"**%d suppressed**\n\n", len(suppressed))
+	case opts.HasPrevious:
 		fmt.Fprintf(b, "Since the previous run: **%d new** · **%d fixed** · **%d suppressed**\n\n",
 			len(delta.New), delta.Fixed, len(suppressed))
-	} else {
+	default:
 		fmt.Fprintf(b, "No previous run to compare with · **%d suppressed**\n\n", len(suppressed))
 	}
 }
@@ -379,6 +389,15 @@ func markdownTail(rep *finding.Report, opts MarkdownOptions, category string,
 	fps := make([]string, 0, len(active))
 	for _, f := range active {
 		fps = append(fps, Fingerprint(f))
+	}
+	if !rep.Complete() {
+		// A partial scan is no baseline: compared with it, everything it did not reach
+		// would count as fixed next time. It carries the previous run's list forward, or
+		// leaves none.
+		if !opts.HasPrevious {
+			return b.String()
+		}
+		fps = slices.Clone(opts.Previous)
 	}
 	slices.Sort(fps)
 	fps = slices.Compact(fps)
