@@ -34,8 +34,7 @@ func NewClient(apiURL, token, repository string, log *slog.Logger) (*Client, err
 	if !ok || owner == "" || repo == "" {
 		return nil, fmt.Errorf("GITHUB_REPOSITORY %q is not owner/name", repository)
 	}
-	hc := &http.Client{Timeout: 60 * time.Second}
-	c := gh.NewClient(hc).WithAuthToken(token)
+	c := gh.NewClient(&http.Client{Timeout: DefaultRequestTimeout}).WithAuthToken(token)
 	if apiURL != "" {
 		// GITHUB_API_URL is the API root as given: https://api.github.com, or
 		// https://HOST/api/v3 on GitHub Enterprise Server.
@@ -51,6 +50,20 @@ func NewClient(apiURL, token, repository string, log *slog.Logger) (*Client, err
 	}
 	return &Client{gh: c, owner: owner, repo: repo, log: log,
 		attempts: 4, base: time.Second, maxWait: 30 * time.Second}, nil
+}
+
+// DefaultRequestTimeout bounds one API request, answer included: a hanging API costs one
+// timeout per attempt, and the caller's context bounds the attempts together.
+const DefaultRequestTimeout = 20 * time.Second
+
+// SetRequestTimeout changes the bound on one request; tests use it to keep hangs short.
+// go-github keeps its own copy of the http.Client, so the copy is replaced.
+func (c *Client) SetRequestTimeout(d time.Duration) {
+	hc := c.gh.Client() // a copy, transport and token included
+	hc.Timeout = d
+	base, upload, agent := c.gh.BaseURL, c.gh.UploadURL, c.gh.UserAgent
+	c.gh = gh.NewClient(hc)
+	c.gh.BaseURL, c.gh.UploadURL, c.gh.UserAgent = base, upload, agent
 }
 
 // SetRetry changes the retry policy; tests use it to keep waits short.
@@ -69,7 +82,7 @@ func (c *Client) do(ctx context.Context, what string, call func() (*gh.Response,
 		if err == nil {
 			return nil
 		}
-		wait, transient := c.retryAfter(resp, err, i)
+		wait, transient := c.retryAfter(ctx, resp, err, i)
 		if !transient || i == c.attempts-1 {
 			break
 		}
@@ -83,7 +96,8 @@ func (c *Client) do(ctx context.Context, what string, call func() (*gh.Response,
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func (c *Client) retryAfter(resp *gh.Response, err error, attempt int) (time.Duration, bool) {
+func (c *Client) retryAfter(ctx context.Context, resp *gh.Response, err error,
+	attempt int) (time.Duration, bool) {
 	backoff := min(c.base<<attempt, c.maxWait)
 	var abuse *gh.AbuseRateLimitError
 	if errors.As(err, &abuse) {
@@ -101,8 +115,10 @@ func (c *Client) retryAfter(resp *gh.Response, err error, attempt int) (time.Dur
 		return 0, false
 	}
 	if resp == nil || resp.Response == nil {
-		// A transport error (connection refused, reset, timeout): worth another try.
-		return backoff, ctxErr(err) == nil
+		// A transport error (connection refused, reset, a request's own timeout): worth
+		// another try, unless the whole publishing phase is over. A per-request timeout
+		// also reads as context.DeadlineExceeded, so the caller's context decides.
+		return backoff, ctx.Err() == nil
 	}
 	code := resp.StatusCode
 	if code == http.StatusTooManyRequests || code >= 500 {
@@ -116,12 +132,6 @@ func (c *Client) retryAfter(resp *gh.Response, err error, attempt int) (time.Dur
 	return 0, false
 }
 
-func ctxErr(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
-}
 
 // StatusOf returns the HTTP status of a failed call, 0 when it had none.
 func StatusOf(err error) int {

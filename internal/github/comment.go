@@ -2,7 +2,9 @@ package github
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v62/github"
 )
@@ -67,30 +69,70 @@ func (c *Client) FindComment(ctx context.Context, pr int, marker string) (*Comme
 }
 
 // UpsertComment edits the existing comment in place when there is one, else creates it.
-// It returns the comment's id and whether it was created.
-func (c *Client) UpsertComment(ctx context.Context, pr int, existing *Comment, body string) (int64, bool, error) {
-	ic := &gh.IssueComment{Body: gh.String(body)}
-	var out *gh.IssueComment
+// It returns the comment's id and whether it was created. marker finds a comment that an
+// earlier, seemingly failed create may have made (see createComment).
+func (c *Client) UpsertComment(ctx context.Context, pr int, existing *Comment, body,
+	marker string) (int64, bool, error) {
 	if existing != nil {
-		err := c.do(ctx, "edit pull request comment", func() (*gh.Response, error) {
-			var resp *gh.Response
-			var err error
-			out, resp, err = c.gh.Issues.EditComment(ctx, c.owner, c.repo, existing.ID, ic)
-			return resp, err
-		})
-		if err != nil {
-			return 0, false, err
-		}
-		return out.GetID(), false, nil
+		id, err := c.editComment(ctx, existing.ID, body)
+		return id, false, err
 	}
-	err := c.do(ctx, "create pull request comment", func() (*gh.Response, error) {
+	return c.createComment(ctx, pr, body, marker)
+}
+
+func (c *Client) editComment(ctx context.Context, id int64, body string) (int64, error) {
+	var out *gh.IssueComment
+	err := c.do(ctx, "edit pull request comment", func() (*gh.Response, error) {
 		var resp *gh.Response
 		var err error
-		out, resp, err = c.gh.Issues.CreateComment(ctx, c.owner, c.repo, pr, ic)
+		out, resp, err = c.gh.Issues.EditComment(ctx, c.owner, c.repo, id,
+			&gh.IssueComment{Body: gh.String(body)})
 		return resp, err
 	})
 	if err != nil {
-		return 0, false, err
+		return 0, err
 	}
-	return out.GetID(), true, nil
+	return out.GetID(), nil
+}
+
+// createComment posts the comment. A create is not idempotent: a 502 or a dropped
+// connection may come after GitHub stored the comment, and posting again would leave two
+// sticky comments, the older one orphaned. So a failed create is never simply repeated:
+// before each retry the comments are listed again, and a comment of ours carrying marker
+// is edited instead.
+func (c *Client) createComment(ctx context.Context, pr int, body, marker string) (int64, bool, error) {
+	var err error
+	for i := 0; i < c.attempts; i++ {
+		if i > 0 {
+			found, ferr := c.FindComment(ctx, pr, marker)
+			if ferr != nil {
+				return 0, false, fmt.Errorf("create pull request comment: %w (then: %w)", err, ferr)
+			}
+			if found != nil {
+				c.log.Info("github: the failed create had made the comment; editing it",
+					"id", found.ID)
+				id, eerr := c.editComment(ctx, found.ID, body)
+				return id, true, eerr
+			}
+		}
+		var out *gh.IssueComment
+		var resp *gh.Response
+		out, resp, err = c.gh.Issues.CreateComment(ctx, c.owner, c.repo, pr,
+			&gh.IssueComment{Body: gh.String(body)})
+		if err == nil {
+			return out.GetID(), true, nil
+		}
+		wait, transient := c.retryAfter(ctx, resp, err, i)
+		if !transient || i == c.attempts-1 {
+			break
+		}
+		c.log.Warn("github: transient failure, retrying", "call", "create pull request comment",
+			"wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return 0, false, fmt.Errorf("create pull request comment: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	return 0, false, fmt.Errorf("create pull request comment: %w", err)
 }

@@ -236,7 +236,7 @@ func TestStickyCommentPagesAndFiltersByAuthor(t *testing.T) {
 	if pages != 2 {
 		t.Errorf("listed %d pages, want 2", pages)
 	}
-	id, created, err := c.UpsertComment(ctx, 42, got, "new body")
+	id, created, err := c.UpsertComment(ctx, 42, got, "new body", marker)
 	if err != nil || created || id != ours {
 		t.Errorf("edit: id=%d created=%v err=%v", id, created, err)
 	}
@@ -326,7 +326,10 @@ func TestPublishForkSkipsWritesWithOneNotice(t *testing.T) {
 	}
 }
 
-func TestPublishUndetectedForkStopsAfterFirst403(t *testing.T) {
+// TestPublishReadOnlyTokenTriesEachWriteOnce: with a read-only token each write is refused
+// on its own; each is tried once (a refusal is not retried), and the one notice names both
+// with the permission that endpoint needs.
+func TestPublishReadOnlyTokenTriesEachWriteOnce(t *testing.T) {
 	f := newFake(t)
 	env := envFor(t, "pull_request.json", "refs/pull/42/merge")
 	var out bytes.Buffer
@@ -337,18 +340,138 @@ func TestPublishUndetectedForkStopsAfterFirst403(t *testing.T) {
 	if len(res.Errors) != 0 {
 		t.Errorf("refusals must be skips, not errors: %v", res.Errors)
 	}
-	writes := 0
-	for _, c := range f.Calls() {
-		if c.Method == "POST" || c.Method == "PATCH" {
-			writes++
+	if f.Writes() != 2 {
+		t.Errorf("%d write attempts, want 2 (the refused upload and comment)", f.Writes())
+	}
+	o := out.String()
+	if strings.Count(o, "::notice") != 1 ||
+		!strings.Contains(o, "code scanning upload: HTTP 403 Resource not accessible by "+
+			"integration (the token lacks security-events: write)") ||
+		!strings.Contains(o, "pull request comment: HTTP 403 Resource not accessible by "+
+			"integration (the token lacks pull-requests: write)") {
+		t.Errorf("output:\n%s", o)
+	}
+	if strings.Contains(o, "read-only") {
+		t.Errorf("the notice judges the whole token from one endpoint:\n%s", o)
+	}
+}
+
+// TestPublishCommentDespiteUploadRefused: a token with pull-requests: write but no
+// security-events: write still keeps the sticky comment; only the upload is skipped.
+func TestPublishCommentDespiteUploadRefused(t *testing.T) {
+	f := newFake(t)
+	const tok = "ghs_prwriteonly0000000000000000000000000"
+	f.Tokens[tok] = fakegh.Token{Login: "github-actions[bot]", Installation: true,
+		NoSecurityEvents: true}
+	env := envFor(t, "pull_request.json", "refs/pull/42/merge")
+	var out bytes.Buffer
+	a := newAction(&out, map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "s")})
+	p := &Publisher{Action: a, Env: env, Client: newClient(t, f, tok)}
+	res := p.Publish(context.Background(), sampleReport(), PublishOptions{UploadSARIF: true,
+		Comment: true, SARIF: sarifFor(t, sampleReport())})
+	if res.CommentID == 0 || len(f.Comments(42)) != 1 {
+		t.Fatalf("no comment: %+v", res)
+	}
+	if len(res.Skipped) != 1 || !strings.HasPrefix(res.Skipped[0], "code scanning upload: ") ||
+		!strings.Contains(res.Skipped[0], "security-events: write") {
+		t.Errorf("skipped = %q", res.Skipped)
+	}
+	if o := out.String(); strings.Contains(o, "pull request comment:") ||
+		strings.Contains(o, "read-only") {
+		t.Errorf("notice:\n%s", o)
+	}
+}
+
+// TestCommentCreateNotRepeated: GitHub stores the comment but the answer is lost (502).
+// The retry must find the comment it made and edit it, not post a second one.
+func TestCommentCreateNotRepeated(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, rwToken)
+	marker := report.CommentMarker("api")
+	f.FailNext("POST comments", fakegh.Failure{Status: 502, AfterEffect: true})
+	id, created, err := c.UpsertComment(context.Background(), 42, nil, marker+"\nbody", marker)
+	if err != nil || !created {
+		t.Fatalf("id=%d created=%v err=%v", id, created, err)
+	}
+	cs := f.Comments(42)
+	if len(cs) != 1 || cs[0].ID != id {
+		t.Fatalf("comments = %+v, want exactly the one with id %d", cs, id)
+	}
+	posts, patches := 0, 0
+	for _, call := range f.Calls() {
+		switch call.Method {
+		case "POST":
+			posts++
+		case "PATCH":
+			patches++
 		}
 	}
-	if writes != 1 {
-		t.Errorf("%d write attempts, want 1 (the refused upload)", writes)
+	if posts != 1 || patches != 1 {
+		t.Errorf("%d creates and %d edits, want 1 and 1", posts, patches)
 	}
-	if strings.Count(out.String(), "::notice") != 1 ||
-		!strings.Contains(out.String(), "Resource not accessible by integration") {
-		t.Errorf("output:\n%s", out.String())
+
+	// A create that failed without effect is tried again after the listing finds nothing.
+	f.FailNext("POST comments", fakegh.Failure{Status: 503})
+	id2, created, err := c.UpsertComment(context.Background(), 7, nil, marker+"\nb", marker)
+	if err != nil || !created || len(f.Comments(7)) != 1 || f.Comments(7)[0].ID != id2 {
+		t.Errorf("retry after a plain 503: id=%d err=%v comments=%+v", id2, err, f.Comments(7))
+	}
+}
+
+// TestHangingAPIIsBounded: a request that hangs is cut by the per-request timeout and
+// retried; the caller's deadline ends all attempts together.
+func TestHangingAPIIsBounded(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, rwToken)
+	c.SetRequestTimeout(50 * time.Millisecond)
+	start := time.Now()
+	f.FailNext("POST sarifs", fakegh.Failure{Hang: time.Minute})
+	id, err := c.UploadSARIF(context.Background(), sarifFor(t, sampleReport()),
+		Upload{CommitSHA: prSHA, Ref: "refs/heads/main"})
+	if err != nil || id == "" || time.Since(start) > 5*time.Second {
+		t.Fatalf("a timed-out attempt was not retried in time: %v after %s", err,
+			time.Since(start))
+	}
+	for range 10 {
+		f.FailNext("POST sarifs", fakegh.Failure{Hang: time.Minute})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	_, err = c.UploadSARIF(ctx, sarifFor(t, sampleReport()),
+		Upload{CommitSHA: prSHA, Ref: "refs/heads/main"})
+	if err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("err=%v after %s", err, time.Since(start))
+	}
+}
+
+// TestOutputsSurviveTheLibraryDelimiter: a value holding go-githubactions' fixed delimiter
+// line cannot end its block early or set another output.
+func TestOutputsSurviveTheLibraryDelimiter(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "out")
+	a := newAction(new(bytes.Buffer), map[string]string{"GITHUB_OUTPUT": file})
+	evil := "/ws/x\n_GitHubActionsFileCommandDelimeter_\nresult<<EOF\npass\nEOF\n.sarif"
+	err := SetOutputs(a, map[string]string{"result": "error", "sarif-file": evil},
+		[]string{"result", "sarif-file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(file)
+	lines := strings.Split(string(data), "\n")
+	got := map[string]string{}
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		got[name] = strings.Join(val, "\n")
+	}
+	if got["result"] != "error" || got["sarif-file"] != evil || len(got) != 2 {
+		t.Errorf("outputs = %q", got)
 	}
 }
 

@@ -2,6 +2,8 @@ package github
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,12 +88,13 @@ func (p *Publisher) Publish(ctx context.Context, rep *finding.Report, o PublishO
 	var existing *Comment
 	wantComment := o.Comment && p.Env.PR != nil && p.Env.PR.Number > 0
 	if wantComment && canWrite {
+		p.log().Info("publishing: reading the pull request's comments", "pr", p.Env.PR.Number)
 		c, err := p.Client.FindComment(ctx, p.Env.PR.Number, report.CommentMarker(category))
 		switch {
 		case err == nil:
 			existing = c
 		case IsNotPermitted(err):
-			skip("pull request comment", describe(err))
+			skip("pull request comment", describe(err, "pull-requests: write"))
 			wantComment = false
 		default:
 			out.Errors = append(out.Errors, err)
@@ -108,15 +111,19 @@ func (p *Publisher) Publish(ctx context.Context, rep *finding.Report, o PublishO
 	if o.UploadSARIF && canWrite {
 		p.upload(ctx, o, &out)
 	}
-	if wantComment && canWrite && !forbidden(out.Skipped) {
+	// The comment is tried whatever the upload did: a token may hold pull-requests: write
+	// without security-events: write, and each refusal is reported for its own endpoint.
+	if wantComment && canWrite {
 		md.MaxBytes = report.MaxCommentBytes
 		body := report.MarkdownReport(rep, md)
-		id, created, err := p.Client.UpsertComment(ctx, p.Env.PR.Number, existing, body)
+		p.log().Info("publishing: writing the sticky comment", "pr", p.Env.PR.Number)
+		id, created, err := p.Client.UpsertComment(ctx, p.Env.PR.Number, existing, body,
+			report.CommentMarker(category))
 		switch {
 		case err == nil:
 			out.CommentID, out.CommentCreated = id, created
 		case IsNotPermitted(err):
-			skip("pull request comment", describe(err))
+			skip("pull request comment", describe(err, "pull-requests: write"))
 		default:
 			out.Errors = append(out.Errors, err)
 		}
@@ -139,9 +146,8 @@ func (p *Publisher) Publish(ctx context.Context, rep *finding.Report, o PublishO
 	if len(out.Skipped) > 0 {
 		a.WithFieldsMap(map[string]string{"title": "apigate: some results were not published"}).
 			Noticef("Skipped %s. The findings are in the annotations, the job summary and "+
-				"the SARIF file, and they still decide this step's result. For pull requests "+
-				"from forks, publish from a workflow_run job (see docs/action.md).",
-				strings.Join(out.Skipped, "; "))
+				"the SARIF file, and they still decide this step's result.%s",
+				strings.Join(out.Skipped, "; "), skipHint(p.Env.IsFork()))
 	}
 	for _, err := range out.Errors {
 		a.Warningf("apigate: publishing failed: %v", err)
@@ -155,6 +161,7 @@ func (p *Publisher) upload(ctx context.Context, o PublishOptions, out *Published
 		out.Errors = append(out.Errors, fmt.Errorf("code scanning upload: %w", err))
 		return
 	}
+	p.log().Info("publishing: uploading SARIF to code scanning", "ref", ref)
 	u := Upload{CommitSHA: sha, Ref: ref, StartedAt: time.Now()}
 	if p.Env.Workspace != "" {
 		u.CheckoutURI = "file://" + strings.TrimSuffix(p.Env.Workspace, "/") + "/"
@@ -164,7 +171,7 @@ func (p *Publisher) upload(ctx context.Context, o PublishOptions, out *Published
 	case err == nil:
 		out.SARIFID = id
 	case IsNotPermitted(err):
-		reason := describe(err)
+		reason := describe(err, "security-events: write")
 		if StatusOf(err) == 404 || strings.Contains(strings.ToLower(err.Error()), "not enabled") ||
 			strings.Contains(strings.ToLower(err.Error()), "advanced security") {
 			reason = "code scanning is not enabled for this repository (" + reason + ")"
@@ -179,6 +186,13 @@ func (p *Publisher) upload(ctx context.Context, o PublishOptions, out *Published
 	if wait <= 0 {
 		wait = 2 * time.Minute
 	}
+	if dl, ok := ctx.Deadline(); ok {
+		// Waiting for processing is worth less than the comment after it: it may take
+		// at most half of what is left.
+		wait = min(wait, time.Until(dl)/2)
+	}
+	p.log().Info("publishing: waiting for code scanning to process the upload", "id", id,
+		"max_wait", wait.Round(time.Second))
 	first := o.FirstPoll
 	if first <= 0 {
 		first = 3 * time.Second
@@ -192,19 +206,17 @@ func (p *Publisher) upload(ctx context.Context, o PublishOptions, out *Published
 		out.Errors = append(out.Errors, fmt.Errorf("code scanning could not process the SARIF "+
 			"upload %s: %s", id, strings.Join(st.Errors, "; ")))
 	case st.Status != "complete":
-		p.Log.Info("sarif processing still pending; continuing", "id", id)
+		p.log().Info("sarif processing still pending; continuing", "id", id)
 	}
 }
 
-// forbidden reports whether an earlier write was refused for lack of permission, so the
-// comment is not attempted with the same read-only token.
-func forbidden(skipped []string) bool {
-	for _, s := range skipped {
-		if strings.Contains(s, "Resource not accessible by integration") {
-			return true
-		}
+// skipHint is the one remedy worth naming after the skipped writes.
+func skipHint(fork bool) string {
+	if fork {
+		return " For pull requests from forks, publish from a workflow_run job " +
+			"(see docs/action.md)."
 	}
-	return false
+	return " Grant the named permissions in the workflow's permissions: block to publish them."
 }
 
 func (p *Publisher) footer() string {
@@ -222,13 +234,15 @@ func (p *Publisher) footer() string {
 	return "<sub>apigate · " + strings.Join(parts, " · ") + "</sub>"
 }
 
-// describe turns an API refusal into a short reason naming the permission to grant.
-func describe(err error) string {
+// describe turns an API refusal into a short reason naming the one permission that endpoint
+// needs. It says nothing about the token as a whole: one endpoint's refusal does not make
+// the token read-only for the others.
+func describe(err error, permission string) string {
 	msg := err.Error()
 	switch code := StatusOf(err); {
 	case strings.Contains(msg, "Resource not accessible by integration"):
-		return "403 Resource not accessible by integration (the token is read-only here; " +
-			"grant security-events: write / pull-requests: write)"
+		return fmt.Sprintf("HTTP %d Resource not accessible by integration (the token lacks "+
+			"%s)", code, permission)
 	case code != 0:
 		return fmt.Sprintf("HTTP %d", code)
 	}
@@ -250,25 +264,64 @@ func WriteSummary(a *githubactions.Action, md string) (err error) {
 	return nil
 }
 
-// SetOutputs writes the step outputs; like writeSummary it turns the library's panic into
-// an error.
-func SetOutputs(a *githubactions.Action, outputs map[string]string, order []string) (err error) {
-	if a.Getenv("GITHUB_OUTPUT") == "" {
+// SetOutputs appends the step outputs to $GITHUB_OUTPUT as name<<delimiter blocks. It
+// writes them itself rather than with go-githubactions, whose delimiter is one fixed
+// string: a value holding that line (sarif-file is a user-chosen path, sarif-id comes from
+// the API) would end its block early and set outputs of its own. Here each block gets a
+// fresh random delimiter that the value is checked not to contain.
+func SetOutputs(a *githubactions.Action, outputs map[string]string, order []string) error {
+	path := a.Getenv("GITHUB_OUTPUT")
+	if path == "" {
 		return errors.New("outputs: GITHUB_OUTPUT is not set")
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("outputs: %v", r)
-		}
-	}()
+	var b strings.Builder
 	for _, k := range order {
-		a.SetOutput(k, outputs[k])
+		v := outputs[k]
+		delim, err := outputDelimiter(v)
+		if err != nil {
+			return fmt.Errorf("outputs: %w", err)
+		}
+		fmt.Fprintf(&b, "%s<<%s\n%s\n%s\n", k, delim, v, delim)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("outputs: %w", err)
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("outputs: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("outputs: %w", err)
 	}
 	return nil
+}
+
+// outputDelimiter returns a random delimiter that does not occur in value.
+func outputDelimiter(value string) (string, error) {
+	buf := make([]byte, 16)
+	for range 3 {
+		if _, err := rand.Read(buf); err != nil {
+			return "", err
+		}
+		d := "ghadelimiter_" + hex.EncodeToString(buf)
+		if !strings.Contains(value, d) {
+			return d, nil
+		}
+	}
+	return "", errors.New("no delimiter fits the value")
 }
 
 // Exists reports whether path names a regular file.
 func Exists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()
+}
+
+// log is the publisher's logger; a Publisher built without one logs nothing.
+func (p *Publisher) log() *slog.Logger {
+	if p.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Log
 }

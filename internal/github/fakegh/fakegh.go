@@ -18,7 +18,9 @@
 //     so a client that reads only the first page misses comments; editing someone else's
 //     comment answers 403.
 //   - Transient failures can be queued per route (5xx, 429, or the secondary rate limit:
-//     403 with Retry-After and the secondary-rate-limits documentation URL).
+//     403 with Retry-After and the secondary-rate-limits documentation URL). A failure can
+//     come after the request took effect (the comment is created, then 502 is answered, as
+//     when a proxy loses GitHub's answer), or after the server hung for a while.
 //
 // Every call is recorded.
 package fakegh
@@ -48,6 +50,9 @@ type Token struct {
 	Installation bool
 	// ReadOnly tokens get 403 on every write, like a fork pull request's GITHUB_TOKEN.
 	ReadOnly bool
+	// NoSecurityEvents tokens lack security-events: write: the SARIF upload answers 403
+	// while comments still work (a permissions: block that names only pull-requests).
+	NoSecurityEvents bool
 }
 
 // Comment is an issue comment held by the fake.
@@ -80,6 +85,11 @@ type Failure struct {
 	Status     int
 	RetryAfter int  // seconds; 0 for none
 	Secondary  bool // a 403 secondary rate limit
+	// AfterEffect serves the request first (a create creates) and then answers Status
+	// instead of the real answer.
+	AfterEffect bool
+	// Hang holds the answer this long, or until the client gives up.
+	Hang time.Duration
 }
 
 // Server is the fake API.
@@ -99,6 +109,9 @@ type Server struct {
 	uploads        []*Upload
 	calls          []Call
 	failures       map[string][]Failure
+	// OnRequest, when set, is called with the route of every authenticated request as it
+	// arrives (before any queued failure), e.g. to interrupt a client mid-call.
+	OnRequest func(route string)
 }
 
 // New starts a fake for owner/repo on loopback.
@@ -214,10 +227,43 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	if s.injectFailure(w, route) {
+	if s.OnRequest != nil {
+		s.OnRequest(route)
+	}
+	f, failing := s.nextFailure(route)
+	if failing && f.Hang > 0 {
+		// The server notices a client that gave up only once the body has been read.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 20<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		select {
+		case <-r.Context().Done():
+			rec.status = 499 // recorded only: the client is gone
+			return
+		case <-time.After(f.Hang):
+		}
+		failing = f.Status != 0 // a hang alone ends in the real answer
+	}
+	if failing && !f.AfterEffect {
+		writeFailure(w, f)
 		return
 	}
+	if failing {
+		// Serve for real, throw the answer away, and fail instead.
+		s.route(discard{header: http.Header{}}, r, route, rest, tok)
+		writeFailure(w, f)
+		return
+	}
+	s.route(w, r, route, rest, tok)
+}
 
+// discard is a ResponseWriter that drops the answer of a request served for its effect.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header         { return d.header }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, route, rest string, tok Token) {
 	switch {
 	case route == "GET user":
 		if tok.Installation {
@@ -255,16 +301,18 @@ func routeName(rest string) string {
 	return rest
 }
 
-func (s *Server) injectFailure(w http.ResponseWriter, route string) bool {
+func (s *Server) nextFailure(route string) (Failure, bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	q := s.failures[route]
 	if len(q) == 0 {
-		s.mu.Unlock()
-		return false
+		return Failure{}, false
 	}
-	f := q[0]
 	s.failures[route] = q[1:]
-	s.mu.Unlock()
+	return q[0], true
+}
+
+func writeFailure(w http.ResponseWriter, f Failure) {
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
@@ -273,10 +321,9 @@ func (s *Server) injectFailure(w http.ResponseWriter, route string) bool {
 			"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
 		})
-		return true
+		return
 	}
 	writeError(w, f.Status, http.StatusText(f.Status))
-	return true
 }
 
 func (s *Server) uploadSARIF(w http.ResponseWriter, r *http.Request, tok Token) {
@@ -284,7 +331,7 @@ func (s *Server) uploadSARIF(w http.ResponseWriter, r *http.Request, tok Token) 
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	if tok.ReadOnly {
+	if tok.ReadOnly || tok.NoSecurityEvents {
 		writeError(w, http.StatusForbidden, "Resource not accessible by integration")
 		return
 	}
