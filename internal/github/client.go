@@ -132,7 +132,6 @@ func (c *Client) retryAfter(ctx context.Context, resp *gh.Response, err error,
 	return 0, false
 }
 
-
 // StatusOf returns the HTTP status of a failed call, 0 when it had none.
 func StatusOf(err error) int {
 	var er *gh.ErrorResponse
