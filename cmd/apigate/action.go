@@ -61,7 +61,7 @@ type actionInputs struct {
 
 // actionOutputs lists the outputs in the order they are written.
 var actionOutputs = []string{"result", "findings", "critical", "high", "medium", "low",
-	"sarif-file", "sarif-id", "comment-id"}
+	"info", "sarif-file", "sarif-id", "comment-id"}
 
 // cmdAction is the container action's entrypoint: it scans with the CLI pipeline, then
 // publishes the results (code scanning, sticky PR comment, annotations, job summary) and
@@ -104,6 +104,12 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 	}
 	maskConfigSecrets(a, in.Config)
+	if err := checkActionOutputs(in, workspace); err != nil {
+		a.Errorf("apigate: %v", err)
+		setActionOutputs(a, map[string]string{"result": "error"})
+		return exitUsage, err
+	}
+	sarifPath, _ := filepath.Abs(in.SARIFFile)
 
 	// RUNNER_TEMP (/github/runner_temp) is mounted by the runner; /tmp exists in the image.
 	tmp, err := os.MkdirTemp(a.Getenv("RUNNER_TEMP"), "apigate-action-")
@@ -139,9 +145,12 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 	case code != exitOK:
 		result = "error"
 	}
+	ropts := report.Options{Category: in.Category, SourceRoot: workspace,
+		DefaultLocation: anchorFile(in, env, workspace)}
 	if readErr != nil || code > exitFindings {
 		// A failed scan's report is partial: uploading it would close alerts that were
-		// never re-tested, and its comment would count them as fixed. Say so and stop.
+		// never re-tested, and its comment would count them as fixed. Say so, leave a
+		// failed report in the report files, and stop.
 		msg := "the scan did not complete"
 		if scanErr != nil {
 			msg = scanErr.Error()
@@ -149,13 +158,18 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 			msg = readErr.Error()
 		}
 		a.Errorf("apigate: %s; nothing was published", msg)
+		outs := leaveActionFailureReports(a, in, rep, msg, sarifPath, workspace, ropts)
 		summary := "## apigate API security scan\n\n⛔ **The scan did not complete**, so no " +
 			"result was published (a partial one would mark untested findings as fixed).\n\n" +
 			"> " + strings.ReplaceAll(html.EscapeString(msg), "\n", "\n> ") + "\n"
+		if outs["sarif-file"] != "" {
+			summary += "\nThe SARIF file holds this failed run's report " +
+				"(`executionSuccessful: false`); it was not uploaded.\n"
+		}
 		if err := ghaction.WriteSummary(a, summary); err != nil {
 			log.Warn("apigate: " + err.Error())
 		}
-		setActionOutputs(a, map[string]string{"result": "error"})
+		setActionOutputs(a, outs)
 		if code <= exitFindings {
 			code = exitError
 		}
@@ -168,12 +182,6 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 			a.Warningf("apigate: %v", err)
 		}
 	}
-	ropts := report.Options{Category: in.Category, SourceRoot: workspace,
-		DefaultLocation: anchorFile(in, env, workspace)}
-	sarifPath := in.SARIFFile
-	if !filepath.IsAbs(sarifPath) {
-		sarifPath, _ = filepath.Abs(sarifPath)
-	}
 	if err := writeFile(sarifPath, "sarif", rep, ropts); err != nil {
 		a.Errorf("apigate: %v", err)
 		setActionOutputs(a, map[string]string{"result": "error"})
@@ -184,33 +192,35 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitError, fmt.Errorf("read back sarif: %w", err)
 	}
 
+	// Publishing logs its progress at info level: a slow API should not look like a hang.
+	pubLog := log
+	if !log.Enabled(context.Background(), slog.LevelInfo) {
+		pubLog = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	var client *ghaction.Client
 	if in.Token != "" && env.Repository != "" {
-		client, err = ghaction.NewClient(env.APIURL, in.Token, env.Repository, log)
+		client, err = ghaction.NewClient(env.APIURL, in.Token, env.Repository, pubLog)
 		if err != nil {
 			a.Warningf("apigate: %v; results are not published to GitHub", err)
 			client = nil
 		}
 		if client != nil {
-			client.SetRetry(4, actionRetryBase, 60*actionRetryBase)
+			client.SetRetry(4, actionRetryBase, 30*actionRetryBase)
+			client.SetRequestTimeout(actionRequestTimeout)
 		}
 	}
 	threshold, _ := failThreshold(in.FailOn)
-	pubCtx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	pubCtx, cancel := context.WithTimeout(context.Background(), actionPublishBudget)
 	defer cancel()
 	pubCtx, stopSignals := signal.NotifyContext(pubCtx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	newTracker(pubCtx).Enter(scan.PhasePublish)
-	pub := (&ghaction.Publisher{Action: a, Env: env, Client: client, Log: log}).Publish(pubCtx, rep,
+	pub := (&ghaction.Publisher{Action: a, Env: env, Client: client, Log: pubLog}).Publish(pubCtx, rep,
 		ghaction.PublishOptions{
 			UploadSARIF: in.UploadSARIF, Comment: in.Comment, Annotations: in.Annotations,
 			SARIF: sarifData, FailOn: threshold, Report: ropts,
 			FirstPoll: actionFirstPoll,
 		})
-	if errors.Is(pubCtx.Err(), context.Canceled) {
-		return exitInterrupted, errors.New("interrupted during publishing; what reached GitHub may be incomplete")
-	}
-
 	counts := rep.CountBySeverity()
 	outs := map[string]string{
 		"result":     result,
@@ -219,8 +229,20 @@ func cmdAction(args []string, stdout, stderr io.Writer) (int, error) {
 		"high":       strconv.Itoa(counts[finding.SeverityHigh]),
 		"medium":     strconv.Itoa(counts[finding.SeverityMedium]),
 		"low":        strconv.Itoa(counts[finding.SeverityLow]),
+		"info":       strconv.Itoa(counts[finding.SeverityInfo]),
 		"sarif-file": sarifPath,
 		"sarif-id":   pub.SARIFID,
+	}
+	if errors.Is(pubCtx.Err(), context.Canceled) {
+		// The counts are this scan's; the result is not: the step was stopped.
+		outs["result"] = "error"
+		setActionOutputs(a, outs)
+		a.Errorf("apigate: interrupted while publishing; what reached GitHub may be incomplete")
+		return exitInterrupted, errors.New("interrupted during publishing; what reached GitHub may be incomplete")
+	}
+	if errors.Is(pubCtx.Err(), context.DeadlineExceeded) {
+		a.Warningf("apigate: publishing stopped after %s; what reached GitHub may be incomplete "+
+			"(the findings still decide this step)", actionPublishBudget)
 	}
 	if pub.CommentID != 0 {
 		outs["comment-id"] = strconv.FormatInt(pub.CommentID, 10)
@@ -502,9 +524,13 @@ func setActionOutputs(a *githubactions.Action, outs map[string]string) {
 	}
 }
 
-// Publishing waits: the first retry pause of a transient API failure and the first pause
-// between SARIF processing status reads. Tests shorten them.
+// Publishing waits: the first retry pause of a transient API failure, the first pause
+// between SARIF processing status reads, the bound on one API request and on the whole
+// publishing phase (a hanging API costs at most that, with progress on stderr meanwhile).
+// Tests shorten them.
 var (
-	actionRetryBase = time.Second
-	actionFirstPoll = 3 * time.Second
+	actionRetryBase      = time.Second
+	actionFirstPoll      = 3 * time.Second
+	actionRequestTimeout = ghaction.DefaultRequestTimeout
+	actionPublishBudget  = 60 * time.Second
 )
