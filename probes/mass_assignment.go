@@ -462,12 +462,20 @@ func (m *massRun) report(op *target.Operation, ex, back *httpx.Exchange, reader 
 
 // resource injects fields on create and on update of objects the identity creates itself.
 func (m *massRun) resource(r *resource) {
-	o, err := m.s.createObject(m.ctx, m.a, r, m.s.Canary+"-mass")
+	marker := m.s.Canary + "-mass"
+	o, err := m.s.createObject(m.ctx, m.a, r, marker)
 	if err != nil {
 		m.skipped = append(m.skipped, r.Create.Path+" ("+err.Error()+")")
 		return
 	}
-	defer m.s.deleteObject(m.ctx, m.a, r, o)
+	// The update findings' curl lines point at o: it stays when one cites it (with the
+	// injected values put back), so they reproduce. A create finding's POST makes its own.
+	keep := false
+	defer func() {
+		if !keep {
+			m.s.deleteObject(m.ctx, m.a, r, o)
+		}
+	}()
 	readPath := r.ItemPath(r.Read, o)
 	base, _ := m.readObject(m.a, readPath)
 	if base == nil {
@@ -487,6 +495,7 @@ func (m *massRun) resource(r *resource) {
 	// On update of the object created above.
 	if up := pickUpdate(r); up != nil {
 		m.targets = append(m.targets, up.Method+" "+up.Path)
+		cited := len(m.findings)
 		body := writableBody(up, base)
 		if strings.EqualFold(up.Method, http.MethodPut) {
 			body = cloneMap(o.Body)
@@ -497,6 +506,7 @@ func (m *massRun) resource(r *resource) {
 			}
 			m.inject(up, r.ItemPath(up, o), readPath, base, field, body)
 		}
+		keep = keepCited(m.findings, cited, r.Singular(), o.ID, marker)
 	}
 }
 

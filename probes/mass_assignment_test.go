@@ -170,12 +170,39 @@ func TestMassAssignment(t *testing.T) {
 	}
 }
 
+// TestMassAssignmentRestoresAndCleansUp: injected values are put back; the order an update
+// finding's PATCH line points at stays (restored, marked with the canary) so the line
+// reproduces after the scan, and every other order the probe created is deleted.
 func TestMassAssignmentRestoresAndCleansUp(t *testing.T) {
 	api := &shopAPI{storeRole: true, storeOwner: true}
-	runTestProbe(t, NewMassAssignment(), shopSession(t, api, false))
+	v := runTestProbe(t, NewMassAssignment(), shopSession(t, api, false))
 	alice := api.users["alice"]
 	if alice["role"] != "user" || alice["is_admin"] != false {
 		t.Errorf("profile not restored: %v", alice)
+	}
+	if len(api.orders) != 1 {
+		t.Fatalf("orders left: %v, want only the one the owner_id finding cites", api.orders)
+	}
+	for id, o := range api.orders {
+		if !strings.HasPrefix(fmt.Sprint(o["item"]), testCanary) || fmt.Sprint(o["owner_id"]) != "1" {
+			t.Errorf("kept order %s is not the restored canary order: %v", id, o)
+		}
+		found := false
+		for _, f := range v.Findings {
+			if strings.Contains(f.Curl, "/orders/"+id) {
+				found = strings.Contains(f.Evidence.Detail, "left in place")
+			}
+		}
+		if !found {
+			t.Errorf("no finding cites order %s and says it was left in place", id)
+		}
+	}
+
+	// A create finding's POST line makes its own object: nothing is kept for it.
+	api = &shopAPI{storePrice: true}
+	v = runTestProbe(t, NewMassAssignment(), shopSession(t, api, false))
+	if len(v.Findings) == 0 {
+		t.Fatalf("price on create not found: %s", v.Reason)
 	}
 	if len(api.orders) != 0 {
 		t.Errorf("orders left behind: %v", api.orders)

@@ -171,9 +171,12 @@ func (br *bolaRun) resource(r *resource, n int) {
 		br.skip(r, fmt.Sprintf("%s could not create an object (%v)", br.a.Name, err))
 		return
 	}
-	aGone := false
+	// oa is the evidence object of the read, listing and update attacks: kept after the
+	// scan when a finding cites it, so its curl lines reproduce. The delete attacks use a
+	// throwaway object of their own.
+	keepA, cited := false, len(br.findings)
 	defer func() {
-		if !aGone {
+		if !keepA {
 			s.deleteObject(ctx, br.a, r, oa)
 		}
 	}()
@@ -253,41 +256,66 @@ func (br *bolaRun) resource(r *resource, n int) {
 		}
 	}
 
-	// Delete, confirmed by the owner finding the object gone.
+	keepA = keepCited(br.findings, cited, r.Singular(), oa.ID, mA)
+
 	if r.Delete != nil {
-		br.note("delete")
-		ex, _ := s.Send(ctx, br.b, r.Delete.Method, r.ItemPath(r.Delete, oa), nil, nil)
-		if ex != nil && Is2xx(ex.Status) {
-			back, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
-			if back != nil && (back.Status == http.StatusNotFound ||
-				back.Status == http.StatusGone) {
-				aGone = true
-				br.findings = append(br.findings, s.NewFinding(RuleBOLADelete, r.Delete, ex,
-					finding.ConfidenceHigh,
-					fmt.Sprintf("%s can delete %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
-					safeExcerpt(ex.Body, 200),
-					fmt.Sprintf("%s deleted %s's %s %s (answer %d); %s then got %d reading it.",
-						br.b.Name, br.a.Name, r.Singular(), oa.ID, ex.Status, br.a.Name, back.Status)))
-			}
+		br.deletes(r, fmt.Sprintf("%s-d%d", s.Canary, n))
+	}
+}
+
+// deletes runs the delete attack and the use-after-free control on a throwaway object of
+// A's, so the object the other findings cite survives them.
+func (br *bolaRun) deletes(r *resource, marker string) {
+	s, ctx := br.s, br.ctx
+	ov, err := s.createObject(ctx, br.a, r, marker)
+	if err != nil {
+		br.skip(r, fmt.Sprintf("delete not tested: %s could not create a second object (%v)",
+			br.a.Name, err))
+		return
+	}
+	gone := false
+	defer func() {
+		if !gone {
+			s.deleteObject(ctx, br.a, r, ov)
+		}
+	}()
+	path := r.ItemPath(r.Read, ov)
+
+	// Delete, confirmed by the owner finding the object gone.
+	br.note("delete")
+	ex, _ := s.Send(ctx, br.b, r.Delete.Method, r.ItemPath(r.Delete, ov), nil, nil)
+	if ex != nil && Is2xx(ex.Status) {
+		back, _ := s.Send(ctx, br.a, http.MethodGet, path, nil, nil)
+		if back != nil && (back.Status == http.StatusNotFound || back.Status == http.StatusGone) {
+			gone = true
+			br.findings = append(br.findings, s.NewFinding(RuleBOLADelete, r.Delete, ex,
+				finding.ConfidenceHigh,
+				fmt.Sprintf("%s can delete %s's %s by id", br.b.Name, br.a.Name, r.Singular()),
+				safeExcerpt(ex.Body, 200),
+				fmt.Sprintf("%s deleted %s's %s %s (answer %d); %s then got %d reading it. "+
+					"That %s was created for this attack and is gone: to reproduce, create "+
+					"one as %s and put its id in the line.", br.b.Name, br.a.Name,
+					r.Singular(), ov.ID, ex.Status, br.a.Name, back.Status, r.Singular(),
+					br.a.Name)))
+			return
 		}
 	}
 
 	// Use after free: the owner deletes its object and reads it again.
-	if r.Delete != nil && !aGone {
-		br.note("read after delete")
-		ex, _ := s.Send(ctx, br.a, r.Delete.Method, r.ItemPath(r.Delete, oa), nil, nil)
-		if ex != nil && Is2xx(ex.Status) {
-			aGone = true
-			back, _ := s.Send(ctx, br.a, http.MethodGet, pathA, nil, nil)
-			if back != nil && Is2xx(back.Status) && strings.Contains(string(back.Body), mA) {
-				br.findings = append(br.findings, s.NewFinding(RuleBOLAUseAfterFree, r.Read, back,
-					finding.ConfidenceHigh,
-					fmt.Sprintf("Deleted %s is still served", r.Singular()),
-					safeExcerpt(back.Body, 300),
-					fmt.Sprintf("%s deleted its %s %s (answer %d) and could still read it with %d.",
-						br.a.Name, r.Singular(), oa.ID, ex.Status, back.Status)))
-			}
-		}
+	br.note("read after delete")
+	ex, _ = s.Send(ctx, br.a, r.Delete.Method, r.ItemPath(r.Delete, ov), nil, nil)
+	if ex == nil || !Is2xx(ex.Status) {
+		return
+	}
+	gone = true
+	back, _ := s.Send(ctx, br.a, http.MethodGet, path, nil, nil)
+	if back != nil && Is2xx(back.Status) && strings.Contains(string(back.Body), marker) {
+		br.findings = append(br.findings, s.NewFinding(RuleBOLAUseAfterFree, r.Read, back,
+			finding.ConfidenceHigh,
+			fmt.Sprintf("Deleted %s is still served", r.Singular()),
+			safeExcerpt(back.Body, 300),
+			fmt.Sprintf("%s deleted its %s %s (answer %d) and could still read it with %d.",
+				br.a.Name, r.Singular(), ov.ID, ex.Status, back.Status)))
 	}
 }
 

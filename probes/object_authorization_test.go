@@ -181,13 +181,54 @@ func TestObjectAuthorization(t *testing.T) {
 	}
 }
 
+// TestObjectAuthorizationCleansUp: the probe deletes every object it created except the
+// ones a finding's curl line points at, which stay (marked with the canary) so the line
+// reproduces after the scan, and the finding says so; the delete attack uses an object of
+// its own, so the read and write evidence survives it.
 func TestObjectAuthorizationCleansUp(t *testing.T) {
-	api := &notesAPI{readAny: true}
-	runTestProbe(t, NewObjectAuthorization(), notesSession(t, api, "alice", "bob"))
-	for id := range api.notes {
-		if !api.deleted[id] {
-			t.Errorf("note %s left behind", id)
-		}
+	cases := []struct {
+		name string
+		api  *notesAPI
+		kept int // notes left in place, each cited by the read/write findings
+	}{
+		{"nothing found, nothing left", &notesAPI{}, 0},
+		{"read evidence kept", &notesAPI{readAny: true}, 1},
+		{"read and write evidence survive the delete attack",
+			&notesAPI{readAny: true, writeAny: true, deleteAny: true}, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := runTestProbe(t, NewObjectAuthorization(), notesSession(t, c.api, "alice", "bob"))
+			var left []string
+			for id, n := range c.api.notes {
+				if !c.api.deleted[id] {
+					left = append(left, id)
+					if !strings.HasPrefix(fmt.Sprint(n["title"]), testCanary) {
+						t.Errorf("note %s kept without the canary: %v", id, n)
+					}
+				}
+			}
+			if len(left) != c.kept {
+				t.Fatalf("%d notes left (%v), want %d", len(left), left, c.kept)
+			}
+			if c.api.deleteAny && !(hasRule(v, RuleBOLADelete.ID) && hasRule(v, RuleBOLAWrite.ID)) {
+				t.Fatalf("want write and delete findings, got %v", rulesFired(v))
+			}
+			for _, f := range v.Findings {
+				cites := strings.Contains(f.Evidence.Detail, "left in place")
+				switch f.Rule {
+				case RuleBOLARead.ID, RuleBOLAWrite.ID:
+					if !cites || !strings.Contains(f.Curl, "/notes/"+left[0]) {
+						t.Errorf("%s does not cite the kept note %s: %s | %s", f.Rule, left[0],
+							f.Curl, f.Evidence.Detail)
+					}
+				case RuleBOLADelete.ID:
+					if cites || strings.Contains(f.Curl, "/notes/"+left[0]) {
+						t.Errorf("the delete attack used the evidence note: %s", f.Curl)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -330,8 +371,14 @@ func TestObjectAuthorizationNested(t *testing.T) {
 			if !hasRule(v, "bola-read") || !strings.Contains(v.Findings[0].Title, c.how) {
 				t.Errorf("want bola-read %q, got %v", c.how, titles(v))
 			}
-			if len(c.api.todos) != 0 {
-				t.Errorf("todos left behind: %v", c.api.todos)
+			// Only the todo the finding cites stays, so its curl line reproduces.
+			if len(c.api.todos) != 1 {
+				t.Errorf("todos left behind: %v, want only the cited one", c.api.todos)
+			}
+			for id := range c.api.todos {
+				if !strings.Contains(v.Findings[0].Curl, "/todos/"+id) {
+					t.Errorf("todo %s kept but the finding cites %s", id, v.Findings[0].Curl)
+				}
 			}
 		})
 	}
