@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
@@ -76,5 +77,16 @@ func TestBrokenWhyNamesTheBudget(t *testing.T) {
 	}
 	if !opsBroken(s) || brokenWhy(s) != budgetStop {
 		t.Errorf("after a refusal: broken=%v why=%q, want %q", opsBroken(s), brokenWhy(s), budgetStop)
+	}
+}
+
+// TestBurstRecordSeparatesRefusals: a burst request the budget refused is neither sent nor
+// a transport error.
+func TestBurstRecordSeparatesRefusals(t *testing.T) {
+	var r burstResult
+	r.record(nil, fmt.Errorf("send: %w", httpx.ErrBudget))
+	r.record(&httpx.Exchange{Status: 200}, nil)
+	if r.refused != 1 || r.sent != 1 || r.errors != 0 {
+		t.Errorf("refused=%d sent=%d errors=%d, want 1 1 0", r.refused, r.sent, r.errors)
 	}
 }

@@ -201,6 +201,7 @@ type burstResult struct {
 	blocked403 int
 	other      int
 	errors     int
+	refused    int             // not sent: the request budget (or allow-list) refused them
 	throttled  *httpx.Exchange // the first 429, or 503 with Retry-After
 	throttleAt int             // how many responses had arrived when it came
 	states     []RateLimitState
@@ -251,6 +252,10 @@ func (s *Session) runBurst(ctx context.Context, e *burstEndpoint, n int) *burstR
 }
 
 func (r *burstResult) record(ex *httpx.Exchange, err error) {
+	if httpx.IsFatal(err) {
+		r.refused++
+		return
+	}
 	r.sent++
 	if err != nil || ex == nil || ex.Status == 0 {
 		r.errors++
@@ -340,6 +345,11 @@ func (s *Session) burstOf(ctx context.Context, n int) partVerdict {
 			"burst of %d requests to %s: %d answered 503 without Retry-After and %d answered "+
 				"403; overload or a block page, not a recognisable rate limit",
 			r.sent, where, r.plain503, r.blocked403)}
+	}
+	if r.refused > 0 {
+		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
+			"burst to %s: %d of %d requests were sent before the request budget ran out, "+
+				"so the absence of a limit is not shown", where, r.sent, n)}
 	}
 	if r.errors > 0 || r.other > 0 || r.ok2xx < n {
 		return partVerdict{status: finding.StatusInconclusive, reason: fmt.Sprintf(
