@@ -132,6 +132,13 @@ func cmdScan(args []string, stdout, stderr io.Writer) (code int, err error) {
 		t.TLS = &target.TLSInfo{RootCAs: pem}
 	}
 	o.Tracker = newTracker(ctx)
+	return discoverAndScan(ctx, t, sc, o, log, stdout)
+}
+
+// discoverAndScan is what every kind of target shares once it answers: discovery (the
+// document, endpoints, identities), then the scan and its reports.
+func discoverAndScan(ctx context.Context, t *target.Target, sc *scanConfig, o scanOptions,
+	log *slog.Logger, stdout io.Writer) (int, error) {
 	o.Tracker.Enter(scan.PhaseDiscover)
 	if code, err := prepareTarget(ctx, t, sc, &o, log); err != nil {
 		if code, serr, ok := stopped(ctx, o.Tracker, o.Timeout); ok {

@@ -160,14 +160,7 @@ func scanCompose(fs *flag.FlagSet, o scanOptions, c *composeFlags, sc *scanConfi
 		}
 		t.TLS.HTTPSBase, t.TLS.HTTPBase = st.BaseURL, st.PlainURL
 	}
-	o.Tracker.Enter(scan.PhaseDiscover)
-	if code, err := prepareTarget(ctx, t, sc, &o, log); err != nil {
-		if code, serr, ok := stopped(ctx, o.Tracker, o.Timeout); ok {
-			return code, serr
-		}
-		return code, err
-	}
-	return executeScan(ctx, t, o, log, stdout)
+	return discoverAndScan(ctx, t, sc, o, log, stdout)
 }
 
 // readServiceCA reads the --ca-cert file after boot: a service with a throwaway CA (a test
