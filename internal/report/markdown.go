@@ -372,14 +372,22 @@ func markdownTail(rep *finding.Report, opts MarkdownOptions, category string,
 		}
 		b.WriteString("\n</details>\n\n")
 	}
-	for i, n := range rep.Notes {
+	notes := rep.Notes
+	if rep.Error != "" {
+		// The verdict line at the top already says why the scan failed; the note that
+		// repeats it is for formats without such a line.
+		notes = slices.DeleteFunc(slices.Clone(notes), func(n string) bool {
+			return strings.HasSuffix(n, rep.Error)
+		})
+	}
+	for i, n := range notes {
 		if i == 20 {
-			fmt.Fprintf(&b, "> Note: %d more notes in the JSON report.\n", len(rep.Notes)-i)
+			fmt.Fprintf(&b, "> Note: %d more notes in the JSON report.\n", len(notes)-i)
 			break
 		}
 		fmt.Fprintf(&b, "> Note: %s\n", html(clip(n, 300)))
 	}
-	if len(rep.Notes) > 0 {
+	if len(notes) > 0 {
 		b.WriteString("\n")
 	}
 	if opts.Footer != "" {

@@ -23,6 +23,11 @@ func TestMarkdownIncompleteReport(t *testing.T) {
 	if verdict < 0 || verdict > strings.Index(head, "active finding(s)") {
 		t.Errorf("no failed verdict before the counts:\n%s", head)
 	}
+	rep.Notes = append([]string{"SCAN FAILED, this result is not a clean bill of health: " +
+		rep.Error}, rep.Notes...)
+	if n := strings.Count(MarkdownReport(rep, MarkdownOptions{}), "checks that did not complete"); n != 1 {
+		t.Errorf("the failure reason appears %d times, want once (in the verdict line)", n)
+	}
 	for _, bad := range []string{"✅ **Passed:**", "❌ **Failed:**", "fixed**"} {
 		if strings.Contains(head, bad) {
 			t.Errorf("partial report shows %q:\n%s", bad, head)
