@@ -45,43 +45,8 @@ func TestSignalsInEachPhase(t *testing.T) {
 					"--json", jsonOut, "--request-timeout", "2s")
 				cmd.Env = append(os.Environ(), "APIGATE_FAULT_PAUSE="+phase,
 					"APIGATE_FAULT_PAUSE_FOR=2s")
-				stderr, err := cmd.StderrPipe()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				lines := bufio.NewScanner(stderr)
-				var rest []string
-				paused := false
-				for lines.Scan() {
-					if lines.Text() == "apigate-fault: paused in "+phase {
-						paused = true
-						break
-					}
-					rest = append(rest, lines.Text())
-				}
-				if !paused {
-					_ = cmd.Process.Kill()
-					t.Fatalf("never reached %s; stderr:\n%s", phase, strings.Join(rest, "\n"))
-				}
-				if err := cmd.Process.Signal(sig); err != nil {
-					t.Fatal(err)
-				}
-				for lines.Scan() {
-					rest = append(rest, lines.Text())
-				}
-				done := make(chan error, 1)
-				go func() { done <- cmd.Wait() }()
-				select {
-				case <-done:
-				case <-time.After(20 * time.Second):
-					_ = cmd.Process.Kill()
-					t.Fatal("no exit 20s after the signal")
-				}
-				msg := strings.Join(rest, "\n")
-				if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+				code, msg := interruptAtPause(t, cmd, phase, sig, 20*time.Second)
+				if code != exitInterrupted {
 					t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, msg)
 				}
 				if !strings.Contains(msg, "apigate: interrupted during "+phase) {
@@ -91,6 +56,50 @@ func TestSignalsInEachPhase(t *testing.T) {
 			})
 		}
 	}
+}
+
+// interruptAtPause starts cmd (a fault-test binary told to pause in phase), waits until it
+// says it has paused there, delivers sig, and returns its exit code and whole stderr. It
+// fails the test if the phase is never reached or the process outlives wait.
+func interruptAtPause(t *testing.T, cmd *exec.Cmd, phase string, sig syscall.Signal,
+	wait time.Duration) (int, string) {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var rest []string
+	paused := false
+	for lines.Scan() {
+		if lines.Text() == "apigate-fault: paused in "+phase {
+			paused = true
+			break
+		}
+		rest = append(rest, lines.Text())
+	}
+	if !paused {
+		_ = cmd.Process.Kill()
+		t.Fatalf("never reached %s; stderr:\n%s", phase, strings.Join(rest, "\n"))
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	for lines.Scan() {
+		rest = append(rest, lines.Text())
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		_ = cmd.Process.Kill()
+		t.Fatalf("no exit %s after the signal", wait)
+	}
+	return cmd.ProcessState.ExitCode(), strings.Join(rest, "\n")
 }
 
 // assertWholeOrAbsent checks the JSON report is absent or a complete report, and that no
@@ -142,43 +151,8 @@ func TestSignalDuringPublishing(t *testing.T) {
 			}
 			cmd := exec.Command(bin, "action")
 			cmd.Dir, cmd.Env = r.workspace, env
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := bufio.NewScanner(stderr)
-			var rest []string
-			paused := false
-			for lines.Scan() {
-				if lines.Text() == "apigate-fault: paused in publishing" {
-					paused = true
-					break
-				}
-				rest = append(rest, lines.Text())
-			}
-			if !paused {
-				_ = cmd.Process.Kill()
-				t.Fatalf("never reached publishing; stderr:\n%s", strings.Join(rest, "\n"))
-			}
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			for lines.Scan() {
-				rest = append(rest, lines.Text())
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(60 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Fatal("no exit 60s after the signal")
-			}
-			msg := strings.Join(rest, "\n")
-			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+			code, msg := interruptAtPause(t, cmd, "publishing", sig, 60*time.Second)
+			if code != exitInterrupted {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, msg)
 			}
 			if !strings.Contains(msg, "interrupted during publishing") {
