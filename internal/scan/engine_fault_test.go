@@ -86,11 +86,24 @@ func (p panicker) Run(context.Context, *probes.Session) probes.Verdict {
 
 func newTarget(t *testing.T, srv *hostile.Server, reqTimeout time.Duration) (*target.Target, *httpx.Client) {
 	t.Helper()
+	return newTargetWith(t, srv, httpx.Config{Timeout: reqTimeout})
+}
+
+// newBudgetTarget is newTarget with a request budget of n and a 1s request timeout.
+func newBudgetTarget(t *testing.T, srv *hostile.Server, n int64) (*target.Target, *httpx.Client) {
+	t.Helper()
+	return newTargetWith(t, srv, httpx.Config{Timeout: time.Second, Budget: n})
+}
+
+// newTargetWith aims a client configured by cfg, allowed only srv's host, at srv.
+func newTargetWith(t *testing.T, srv *hostile.Server, cfg httpx.Config) (*target.Target, *httpx.Client) {
+	t.Helper()
 	u, err := url.Parse(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := httpx.New(httpx.Config{AllowedHosts: []string{u.Host}, Timeout: reqTimeout})
+	cfg.AllowedHosts = []string{u.Host}
+	c, err := httpx.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/apigate/apigate/internal/hostile"
 	"github.com/apigate/apigate/internal/httpx"
 	"github.com/apigate/apigate/internal/scan"
-	"github.com/apigate/apigate/internal/target"
 	"github.com/apigate/apigate/probes"
 )
 
@@ -22,12 +20,8 @@ import (
 // fails. A check that ran whole before the budget ran out keeps its pass.
 func TestSpentBudgetFailsTheScan(t *testing.T) {
 	srv := hostile.Start(t, hostile.Plain())
-	u, _ := url.Parse(srv.URL)
-	c, err := httpx.New(httpx.Config{AllowedHosts: []string{u.Host}, Timeout: time.Second, Budget: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := scan.Run(context.Background(), newTargetURL(u), c, scan.Options{Concurrency: 1,
+	tg, c := newBudgetTarget(t, srv, 10)
+	rep, err := scan.Run(context.Background(), tg, c, scan.Options{Concurrency: 1,
 		Probes: []probes.Probe{
 			naive{check: finding.CheckAuthentication, path: "/a", n: 2},
 			naive{check: finding.CheckCORS, path: "/b", n: 30},
@@ -155,8 +149,6 @@ func TestInterruptedCheckWithFindingsSaysItDidNotComplete(t *testing.T) {
 	}
 }
 
-func newTargetURL(u *url.URL) *target.Target { return &target.Target{Base: u} }
-
 // stray aims a request at a host outside the allow-list (a probe bug) and passes anyway.
 type stray struct{ check finding.Check }
 
@@ -194,12 +186,8 @@ func TestRequestToDisallowedHostIsNoPass(t *testing.T) {
 // completed; the closing liveness check must not be refused and blame the budget.
 func TestBudgetSpentExactlyIsComplete(t *testing.T) {
 	srv := hostile.Start(t, hostile.Plain())
-	u, _ := url.Parse(srv.URL)
-	c, err := httpx.New(httpx.Config{AllowedHosts: []string{u.Host}, Timeout: time.Second, Budget: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := scan.Run(context.Background(), newTargetURL(u), c, scan.Options{
+	tg, c := newBudgetTarget(t, srv, 6)
+	rep, err := scan.Run(context.Background(), tg, c, scan.Options{
 		Probes: []probes.Probe{naive{check: finding.CheckCORS, path: "/b", n: 5}}})
 	if err != nil || !rep.Complete() {
 		t.Fatalf("err = %v, report error %q; want a complete scan", err, rep.Error)

@@ -3,11 +3,9 @@ package scan_test
 import (
 	"context"
 	"errors"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apigate/apigate/internal/finding"
 	"github.com/apigate/apigate/internal/hostile"
@@ -33,12 +31,8 @@ func (p greedy) Run(ctx context.Context, s *probes.Session) probes.Verdict {
 // checks that did not complete; a check that ran whole is not named.
 func TestBudgetCutFailureIsIncomplete(t *testing.T) {
 	srv := hostile.Start(t, hostile.Plain())
-	u, _ := url.Parse(srv.URL)
-	c, err := httpx.New(httpx.Config{AllowedHosts: []string{u.Host}, Timeout: time.Second, Budget: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := scan.Run(context.Background(), newTargetURL(u), c, scan.Options{Concurrency: 1,
+	tg, c := newBudgetTarget(t, srv, 4)
+	rep, err := scan.Run(context.Background(), tg, c, scan.Options{Concurrency: 1,
 		Probes: []probes.Probe{
 			naive{check: finding.CheckAuthentication, path: "/a", n: 2},
 			greedy{reporter{check: finding.CheckCORS, path: "/b"}},
